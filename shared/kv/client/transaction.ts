@@ -1,0 +1,118 @@
+// Serializable transactions on top of KvClient (optimistic, FoundationDB
+// style): reads happen at one snapshot timestamp and are remembered as spans;
+// writes are buffered; commit sends both, and the kvpod refuses it if any
+// read span changed since the snapshot. runTransaction re-runs the whole
+// function on such a refusal.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { keyNext, spanContainsKey } from '../../keys/index.js';
+import { KvError } from '../errors.js';
+import type { KeyValue, Mutation, Span } from '../protocol.js';
+import type { Timestamp } from '../timestamp.js';
+import type { KvClient, ScanOptions } from './kv-client.js';
+
+type Buffered = { kind: 'put'; key: Buffer; value: Buffer } | { kind: 'delete'; key: Buffer } | { kind: 'deleteRange'; span: Span };
+
+export class Transaction {
+  private snapshot: Timestamp | null = null;
+  private readonly readSpans: Span[] = [];
+  private readonly writes: Buffered[] = [];
+
+  constructor(private readonly client: KvClient) {}
+
+  /** The snapshot this transaction reads at, fixed by its first read. */
+  get readTs(): Timestamp | null {
+    return this.snapshot;
+  }
+
+  async get(key: Buffer): Promise<Buffer | null> {
+    const own = this.ownWrite(key);
+    if (own !== undefined) return own;
+    const res = await this.client.get(key, { readTs: this.snapshot });
+    this.snapshot = res.readTs;
+    this.readSpans.push({ startKey: key, endKey: keyNext(key) });
+    return res.value;
+  }
+
+  /** Reads a span (with this transaction's own writes applied) in key order. */
+  async scan(span: Span, opts: Omit<ScanOptions, 'readTs'> = {}): Promise<KeyValue[]> {
+    const res = await this.client.scan(span, { ...opts, readTs: this.snapshot });
+    this.snapshot = res.readTs;
+    const read = res.resumeSpan
+      ? opts.reverse
+        ? { startKey: res.resumeSpan.endKey, endKey: span.endKey }
+        : { startKey: span.startKey, endKey: res.resumeSpan.startKey }
+      : span;
+    this.readSpans.push(read);
+    const merged = new Map(res.kvs.map((kv) => [kv.key.toString('latin1'), kv] as const));
+    for (const w of this.writes) {
+      if (w.kind === 'deleteRange') {
+        for (const [id, kv] of merged) if (spanContainsKey(w.span, kv.key)) merged.delete(id);
+      } else if (spanContainsKey(read, w.key)) {
+        if (w.kind === 'put') merged.set(w.key.toString('latin1'), { key: w.key, value: w.value });
+        else merged.delete(w.key.toString('latin1'));
+      }
+    }
+    const kvs = [...merged.values()].sort((a, b) => Buffer.compare(a.key, b.key) * (opts.reverse ? -1 : 1));
+    return opts.limit === undefined ? kvs : kvs.slice(0, opts.limit);
+  }
+
+  put(key: Buffer, value: Buffer): void {
+    this.writes.push({ kind: 'put', key, value });
+  }
+
+  delete(key: Buffer): void {
+    this.writes.push({ kind: 'delete', key });
+  }
+
+  deleteRange(span: Span): void {
+    this.writes.push({ kind: 'deleteRange', span });
+  }
+
+  /** Commits the buffered writes; a read-only transaction has nothing to send. */
+  async commit(): Promise<Timestamp | null> {
+    if (this.writes.length === 0) return this.snapshot;
+    const mutations: Mutation[] = this.writes.map((w) =>
+      w.kind === 'put' ? { put: { key: w.key, value: w.value } } : w.kind === 'delete' ? { delete: w.key } : { deleteRange: w.span },
+    );
+    return this.client.commit(mutations, { readTs: this.snapshot, readSpans: this.readSpans });
+  }
+
+  /** undefined: not written here; null: deleted here. */
+  private ownWrite(key: Buffer): Buffer | null | undefined {
+    for (let i = this.writes.length - 1; i >= 0; i--) {
+      const w = this.writes[i];
+      if (!w) continue;
+      if (w.kind === 'deleteRange') {
+        if (spanContainsKey(w.span, key)) return null;
+      } else if (w.key.equals(key)) {
+        return w.kind === 'put' ? w.value : null;
+      }
+    }
+    return undefined;
+  }
+}
+
+export interface TransactionOptions {
+  /** Runs of the function before giving up. Default 10. */
+  maxAttempts?: number;
+}
+
+/** Runs `work` in a transaction and commits it, re-running on conflicts. */
+export async function runTransaction<T>(
+  client: KvClient,
+  work: (txn: Transaction) => Promise<T>,
+  opts: TransactionOptions = {},
+): Promise<{ result: T; commitTs: Timestamp | null; attempts: number }> {
+  const maxAttempts = opts.maxAttempts ?? 10;
+  for (let attempt = 1; ; attempt++) {
+    const txn = new Transaction(client);
+    try {
+      const result = await work(txn);
+      const commitTs = await txn.commit();
+      return { result, commitTs, attempts: attempt };
+    } catch (err) {
+      if (!(err instanceof KvError && err.isTransactionRetry) || attempt >= maxAttempts) throw err;
+      await sleep(Math.random() * Math.min(100, 2 ** attempt));
+    }
+  }
+}
