@@ -77,23 +77,24 @@ export class Committer {
     if (this.failure) return Promise.reject(new KvError('INTERNAL', `kvpod cannot write: ${this.failure.message}`));
     return new Promise((resolve, reject) => {
       this.queue.push({ intent, resolve, reject });
-      this.draining ??= this.drain().finally(() => (this.draining = undefined));
+      this.draining ??= this.drain();
     });
   }
 
   /**
    * The timestamp a read should use, once every commit at or below it is
-   * applied: `requested` if given (after moving the clock past it), else the
-   * latest applied timestamp.
+   * applied: `requested` if given (after moving the clock past it), else a
+   * fresh clock reading, so that the read sees every commit acknowledged
+   * before it began, on this kvpod or (clocks permitting) any other.
    */
   async readTimestamp(requested: Timestamp | null): Promise<Timestamp> {
-    if (!requested) return this.appliedTs;
-    if (!this.clock.observe(requested)) {
+    if (requested && !this.clock.observe(requested)) {
       throw new KvError('CLOCK_OFFSET', `read timestamp ${formatTimestamp(requested)} is ahead of this kvpod's clock by more than the maximum offset`);
     }
+    const ts = requested ?? this.clock.now();
     const batch = this.inflight;
-    if (batch?.minTs && compareTimestamps(batch.minTs, requested) <= 0) await batch.done;
-    return requested;
+    if (batch?.minTs && compareTimestamps(batch.minTs, ts) <= 0) await batch.done;
+    return ts;
   }
 
   /** Refuses new commits and waits for the queued ones. */
@@ -102,9 +103,15 @@ export class Committer {
     await this.draining;
   }
 
+  // Clears `draining` in the same tick that finds the queue empty, so that a
+  // commit queued right after always starts a new drain.
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      await this.commitBatch(this.queue.splice(0, this.options.maxBatchCommits));
+    try {
+      while (this.queue.length > 0) {
+        await this.commitBatch(this.queue.splice(0, this.options.maxBatchCommits));
+      }
+    } finally {
+      this.draining = undefined;
     }
   }
 

@@ -145,16 +145,20 @@ export class KvClient {
     return required(res.commitTs);
   }
 
-  // Admin (operator certificate). Sent to every seed: each kvpod keeps the
-  // registry of the tenants whose ranges it holds.
+  // Admin (operator certificate). Each kvpod keeps the registry of the
+  // tenants whose ranges it may hold, so changes go to every seed: the first
+  // allocates the ID, the others record the same one.
   async createTenant(name: string, tenantId = 0): Promise<TenantInfo> {
-    const res = await this.onSeed('CreateTenant', { name, tenantId });
-    return required(res.tenant);
+    const [first, ...others] = this.options.seeds;
+    const created = required((await this.call(first ?? '', 'CreateTenant', { name, tenantId })).tenant);
+    for (const address of others) await this.call(address, 'CreateTenant', { name, tenantId: created.tenantId });
+    return created;
   }
 
   async destroyTenant(tenantId: number): Promise<TenantInfo> {
-    const res = await this.onSeed('DestroyTenant', { tenantId });
-    return required(res.tenant);
+    let destroyed: TenantInfo | null = null;
+    for (const address of this.options.seeds) destroyed = (await this.call(address, 'DestroyTenant', { tenantId })).tenant;
+    return required(destroyed);
   }
 
   async listTenants(): Promise<TenantInfo[]> {
