@@ -2,146 +2,25 @@
 // the middle of a stream of concurrent commits, restarted on the same data
 // directory, and must still hold every commit it acknowledged. Commits whose
 // outcome the client never learned may be there or not, but never in part.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KvError, type KvClient } from '../shared/kv/client/index.js';
 import { tenantPrefix, tenantSpan } from '../shared/keys/index.js';
 import { clientWith, createTestCerts, type TestCerts } from './testing/fixtures.js';
+import { freePort, startPod, stopPod, type Pod, type Spec } from './testing/process.js';
 
-const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TENANT = 2;
 const T2 = tenantPrefix(TENANT);
 const ROUNDS = 6;
 const WRITERS = 16;
 // Enough acknowledged commits per round that the check cannot pass vacuously.
 const MIN_ACKED_PER_ROUND = 50;
-const READY_TIMEOUT_MS = 30_000;
 
 const key = (s: string) => Buffer.concat([T2, Buffer.from(s)]);
 const hex = (b: Buffer) => b.toString('hex');
-
-interface Spec {
-  ca: string;
-  cert: string;
-  key: string;
-  dataDir: string;
-  port: number;
-}
-
-/** A kvpod child process and what it has written, kept for failure messages. */
-interface Pod {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  output: () => string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port from an ephemeral listener');
-  return address.port;
-}
-
-function spawnPod(spec: Spec): Pod {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import', 'tsx', 'kvpod/main.ts',
-      '--listen', `127.0.0.1:${spec.port}`,
-      '--metrics-listen', '127.0.0.1:0',
-      '--data-dir', spec.dataDir,
-      '--ca-cert', spec.ca,
-      '--cert', spec.cert,
-      '--key', spec.key,
-      // 'info' rather than 'warn': readiness is the "kvpod serving" line.
-      '--log-level', 'info',
-    ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  // Kept bounded: only the tail matters for a failure message.
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout = (stdout + chunk).slice(-16_384)));
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-16_384)));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exited, output: () => `--- stderr ---\n${stderr}\n--- stdout ---\n${stdout}` };
-}
-
-/** Resolves once the pod logs that it serves; rejects if it exits first or takes too long. */
-function whenServing(pod: Pod): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const onData = (chunk: Buffer | string) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        if (servingLine(line)) {
-          settle();
-          resolve();
-          return;
-        }
-      }
-    };
-    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
-      settle();
-      // Let the stderr pipe drain so the message carries the reason.
-      setTimeout(() => reject(new Error(`kvpod exited before serving (code ${code}, signal ${signal})\n${pod.output()}`)), 50);
-    };
-    const timer = setTimeout(() => {
-      settle();
-      reject(new Error(`kvpod did not report "kvpod serving" within ${READY_TIMEOUT_MS} ms\n${pod.output()}`));
-    }, READY_TIMEOUT_MS);
-    const settle = () => {
-      clearTimeout(timer);
-      pod.child.stdout?.off('data', onData);
-      pod.child.off('exit', onExit);
-    };
-    pod.child.stdout?.on('data', onData);
-    pod.child.once('exit', onExit);
-  });
-}
-
-function servingLine(line: string): boolean {
-  try {
-    const parsed: unknown = JSON.parse(line);
-    return typeof parsed === 'object' && parsed !== null && 'msg' in parsed && parsed.msg === 'kvpod serving';
-  } catch {
-    return false;
-  }
-}
-
-/** Starts a pod on the spec's fixed port, retrying while the old one's port is not yet free. */
-async function startPod(spec: Spec): Promise<Pod> {
-  for (let attempt = 1; ; attempt++) {
-    const pod = spawnPod(spec);
-    try {
-      await whenServing(pod);
-      return pod;
-    } catch (err) {
-      await stopPod(pod);
-      const portBusy = err instanceof Error && /EADDRINUSE|address already in use/i.test(err.message);
-      if (!portBusy || attempt >= 5) throw err;
-      await sleep(250 * attempt);
-    }
-  }
-}
-
-async function stopPod(pod: Pod): Promise<void> {
-  if (pod.child.exitCode === null && pod.child.signalCode === null) pod.child.kill('SIGKILL');
-  await pod.exited;
-}
 
 /** One small atomic transaction: two keys with one value. */
 interface Commit {

@@ -1,5 +1,8 @@
 // kvpod over real gRPC, real mutual TLS and real RocksDB, driven through the
 // TypeScript client library.
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { protoPath } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KvError, runTransaction, type KvClient } from '../shared/kv/client/index.js';
 import { keyNext, tenantPrefix, tenantSpan } from '../shared/keys/index.js';
@@ -234,6 +237,32 @@ describe('admin', () => {
 });
 
 describe('operations', () => {
+  it('answers the standard gRPC health check, also without a client certificate', async () => {
+    const health = loadSync(protoPath, { enums: String })['grpc.health.v1.Health'] as unknown as grpc.ServiceDefinition;
+    const check = health['Check'] as grpc.MethodDefinition<{ service: string }, { status: string }>;
+    const client = new grpc.Client(kv.address, grpc.credentials.createSsl(Buffer.from(certs.ca.certPem)));
+    const status = await new Promise<string>((resolve, reject) =>
+      client.makeUnaryRequest(check.path, check.requestSerialize, check.responseDeserialize, { service: 'shoal.kv.v1.Kv' }, (err, res) =>
+        err ? reject(err) : resolve(res?.status ?? ''),
+      ),
+    );
+    client.close();
+    expect(status).toBe('SERVING');
+  });
+
+  it('answers undecodable request bytes with a gRPC error and keeps serving', async () => {
+    const pair = await certs.tenant(2);
+    const client = new grpc.Client(kv.address, grpc.credentials.createSsl(Buffer.from(certs.ca.certPem), Buffer.from(pair.keyPem), Buffer.from(pair.certPem)));
+    const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]); // field 1, absurd length
+    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+      client.makeUnaryRequest('/shoal.kv.v1.Kv/Commit', (b: Buffer) => b, (b: Buffer) => b, garbage, (e) => resolve(e)),
+    );
+    client.close();
+    expect(err?.code).toBe(grpc.status.INTERNAL);
+    expect(err?.details).toMatch(/deserializ/i);
+    expect((await tenant2.get(k('a/1'))).value?.toString()).toBe('one');
+  });
+
   it('exposes per-tenant counters on /metrics and readiness on /readyz', async () => {
     const base = `http://${kv.node.opsAddress}`;
     const metrics = await (await fetch(`${base}/metrics`)).text();

@@ -1,24 +1,16 @@
 // Ranges held by different kvpods: the client learns the layout, follows
 // RANGE_NOT_HERE when a range moved, and reads spans across range boundaries.
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { KvError, type KvClient } from '../shared/kv/client/index.js';
 import { tenantPrefix, tenantSpan } from '../shared/keys/index.js';
 import { clientWith, createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from './testing/fixtures.js';
+import { freePort } from './testing/process.js';
 
 const T2 = tenantPrefix(2);
 const k = (s: string) => Buffer.concat([T2, Buffer.from(s)]);
 const SPLIT = k('m');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function requestsWithCode(kv: TestKvpod, code: string): Promise<number> {
   const metric = await kv.node.metrics.registry.getSingleMetric('shoal_kv_requests_total')?.get();
