@@ -96,7 +96,6 @@ export function kvServiceImplementation(deps: KvServiceDeps): UntypedServiceImpl
         bytes += m.kind === 'put' ? m.key.length + m.value.length : m.kind === 'delete' ? m.key.length : 0;
       }
       const tenant = admit(requireTenant(identity), keys, spans);
-      if (intent.readTs && !committer.readTimestamp) throw new KvError('INTERNAL', 'unreachable');
       try {
         const commitTs = await committer.commit(intent);
         metrics.keysWritten.inc({ tenant }, intent.mutations.length);

@@ -37,6 +37,10 @@ export interface CommitterOptions {
 /** The highest commit timestamp ever written: the clock resumes above it after a restart. */
 export const MAX_COMMIT_TS_KEY = metaKey('max-commit-ts');
 
+function clockOffsetError(ts: Timestamp): KvError {
+  return new KvError('CLOCK_OFFSET', `timestamp ${formatTimestamp(ts)} is ahead of this kvpod's clock by more than the maximum offset`);
+}
+
 interface Pending {
   intent: CommitIntent;
   resolve: (ts: Timestamp) => void;
@@ -75,6 +79,11 @@ export class Committer {
   commit(intent: CommitIntent): Promise<Timestamp> {
     if (this.closed) return Promise.reject(new KvError('SHUTTING_DOWN', 'kvpod is shutting down; retry on another kvpod'));
     if (this.failure) return Promise.reject(new KvError('INTERNAL', `kvpod cannot write: ${this.failure.message}`));
+    // The commit timestamp must exceed the read timestamp, which may come from
+    // another kvpod's clock.
+    if (intent.readTs && !this.clock.observe(intent.readTs)) {
+      return Promise.reject(clockOffsetError(intent.readTs));
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ intent, resolve, reject });
       this.draining ??= this.drain();
@@ -89,7 +98,7 @@ export class Committer {
    */
   async readTimestamp(requested: Timestamp | null): Promise<Timestamp> {
     if (requested && !this.clock.observe(requested)) {
-      throw new KvError('CLOCK_OFFSET', `read timestamp ${formatTimestamp(requested)} is ahead of this kvpod's clock by more than the maximum offset`);
+      throw clockOffsetError(requested);
     }
     const ts = requested ?? this.clock.now();
     const batch = this.inflight;

@@ -95,6 +95,15 @@ describe('Committer', () => {
     expect(((second as PromiseRejectedResult).reason as KvError).code).toBe('TXN_CONFLICT');
   });
 
+  it('commits above a read timestamp taken from a clock that runs ahead', async () => {
+    const ahead = { wallMs: Date.now() + 300, logical: 5 };
+    const commitTs = await committer.commit({ readTs: ahead, readSpans: [point('a')], mutations: [put('a')] });
+    expect(compareTimestamps(commitTs, ahead)).toBeGreaterThan(0);
+    const far = { wallMs: Date.now() + 60_000, logical: 0 };
+    const err = await committer.commit({ readTs: far, readSpans: [point('a')], mutations: [put('a')] }).catch((e: unknown) => e);
+    expect((err as KvError).code).toBe('CLOCK_OFFSET');
+  });
+
   it('refuses transactions older than the conflict horizon as retriable', async () => {
     const readTs = await committer.readTimestamp(null);
     conflicts.prune({ wallMs: readTs.wallMs + 1, logical: 0 });
