@@ -32,7 +32,10 @@ export class InProcessStore {
   static async open(): Promise<InProcessStore> {
     const settings = kvpodSettingsSchema.parse({});
     const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-inproc-'));
-    const rocks = await Rocks.open(dir);
+    const rocks = await Rocks.open(dir).catch((err: unknown) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    });
     const clock = new HybridClock(Date.now, settings.maxClockOffset);
     const maxCommitTs = await rocks.get(MAX_COMMIT_TS_KEY);
     if (maxCommitTs) clock.forward(decodeTimestamp(maxCommitTs));

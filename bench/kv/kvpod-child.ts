@@ -1,7 +1,7 @@
 // A real kvpod in its own process (`node --import tsx kvpod/main.ts`), with a
 // throwaway host CA, data directory and ports, and clients for it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ export interface ChildOptions {
   repoRoot: string;
   /** Extra node flags for the kvpod process, e.g. --cpu-prof. */
   nodeFlags?: string[];
+  /** The kvpod entry point, relative to repoRoot (default kvpod/main.ts); for A/B runs of a patched kvpod. */
+  entry?: string;
 }
 
 async function freePort(): Promise<number> {
@@ -58,49 +60,52 @@ export class KvpodChild {
   static async start(options: ChildOptions): Promise<KvpodChild> {
     const certDir = mkdtempSync(join(tmpdir(), 'shoal-bench-certs-'));
     const dataDir = mkdtempSync(join(tmpdir(), 'shoal-bench-kvpod-'));
-    const ca = await createHostCA();
-    const [server, tenant, operator] = await Promise.all([
-      issueCert(ca, { kind: 'kvpod-server' }),
-      issueCert(ca, { kind: 'tenant-client', tenantId: TENANT_ID }),
-      issueCert(ca, { kind: 'operator-client' }),
-    ]);
-    const caPath = join(certDir, 'ca.crt');
-    const certPath = join(certDir, 'kvpod.crt');
-    const keyPath = join(certDir, 'kvpod.key');
-    writeFileSync(caPath, ca.certPem);
-    writeFileSync(certPath, server.certPem);
-    writeFileSync(keyPath, server.keyPem, { mode: 0o600 });
-    const [port, metricsPort] = [await freePort(), await freePort()];
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SHOAL_KV_')));
-    const args = [
-      ...(options.nodeFlags ?? []),
-      '--import',
-      'tsx',
-      'kvpod/main.ts',
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--metrics-listen',
-      `127.0.0.1:${metricsPort}`,
-      '--data-dir',
-      dataDir,
-      '--ca-cert',
-      caPath,
-      '--cert',
-      certPath,
-      '--key',
-      keyPath,
-      '--log-level',
-      'warn',
-    ];
-    const proc = spawn(process.execPath, args, { cwd: options.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const child = new KvpodChild(proc, `127.0.0.1:${port}`, `127.0.0.1:${metricsPort}`, ca, tenant, operator, [certDir, dataDir]);
+    let child: KvpodChild | undefined;
     try {
+      const ca = await createHostCA();
+      const [server, tenant, operator] = await Promise.all([
+        issueCert(ca, { kind: 'kvpod-server' }),
+        issueCert(ca, { kind: 'tenant-client', tenantId: TENANT_ID }),
+        issueCert(ca, { kind: 'operator-client' }),
+      ]);
+      const caPath = join(certDir, 'ca.crt');
+      const certPath = join(certDir, 'kvpod.crt');
+      const keyPath = join(certDir, 'kvpod.key');
+      writeFileSync(caPath, ca.certPem);
+      writeFileSync(certPath, server.certPem);
+      writeFileSync(keyPath, server.keyPem, { mode: 0o600 });
+      const [port, metricsPort] = [await freePort(), await freePort()];
+      // Settings come from the flags only, not from a SHOAL_KV_* environment of whoever runs the bench.
+      const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SHOAL_KV_')));
+      const args = [
+        ...(options.nodeFlags ?? []),
+        '--import',
+        'tsx',
+        options.entry ?? 'kvpod/main.ts',
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--metrics-listen',
+        `127.0.0.1:${metricsPort}`,
+        '--data-dir',
+        dataDir,
+        '--ca-cert',
+        caPath,
+        '--cert',
+        certPath,
+        '--key',
+        keyPath,
+        '--log-level',
+        'warn',
+      ];
+      const proc = spawn(process.execPath, args, { cwd: options.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = new KvpodChild(proc, `127.0.0.1:${port}`, `127.0.0.1:${metricsPort}`, ca, tenant, operator, [certDir, dataDir]);
       await child.waitReady(30_000);
+      return child;
     } catch (err) {
-      await child.stop();
+      if (child) await child.stop();
+      else for (const dir of [certDir, dataDir]) rmSync(dir, { recursive: true, force: true });
       throw err;
     }
-    return child;
   }
 
   get pid(): number | undefined {
@@ -153,6 +158,21 @@ export class KvpodChild {
       return line ? Number(line.split(' ')[1]) : Number.NaN;
     };
     return { sum: value('sum'), count: value('count') };
+  }
+
+  /**
+   * CPU seconds the kvpod process has used so far (all threads: JS, libuv
+   * pool, RocksDB), from /proc; undefined where there is no /proc.
+   */
+  cpuSeconds(): number | undefined {
+    if (!this.proc.pid) return undefined;
+    try {
+      // Fields after "(comm) ": state is field 3, utime 14 and stime 15, in USER_HZ (100 on Linux).
+      const fields = readFileSync(`/proc/${this.proc.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Whatever the kvpod printed (its last 20 kB). */

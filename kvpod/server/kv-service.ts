@@ -31,9 +31,11 @@ export interface KvServiceDeps extends HandlerDeps {
 export function kvServiceImplementation(deps: KvServiceDeps): UntypedServiceImplementation {
   const { reader, committer, registry, layout, gc, validator, metrics } = deps;
 
-  /** Checks the caller may touch `keys`/`spans` here; returns the tenant and its metrics label. */
+  const accessByTenant = new Map<number, TenantAccess>();
+  /** Checks the caller may touch `keys`/`spans` here; returns the tenant's metrics label. */
   const admit = (tenantId: number, keys: Buffer[], spans: { startKey: Buffer; endKey: Buffer }[]): string => {
-    const access = new TenantAccess(tenantId);
+    let access = accessByTenant.get(tenantId);
+    if (!access) accessByTenant.set(tenantId, (access = new TenantAccess(tenantId)));
     keys.forEach((k) => access.checkKey(k));
     spans.forEach((s) => access.checkSpan(s));
     registry.requireActive(tenantId);
