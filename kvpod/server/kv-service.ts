@@ -7,6 +7,7 @@ import type {
   LocateRangeResponse,
   MultiGetResponse,
   ScanResponse,
+  Span,
 } from '../../shared/kv/protocol.js';
 import { KvError } from '../../shared/kv/errors.js';
 import type { Timestamp } from '../../shared/kv/timestamp.js';
@@ -33,7 +34,7 @@ export function kvServiceImplementation(deps: KvServiceDeps): UntypedServiceImpl
 
   const accessByTenant = new Map<number, TenantAccess>();
   /** Checks the caller may touch `keys`/`spans` here; returns the tenant's metrics label. */
-  const admit = (tenantId: number, keys: Buffer[], spans: { startKey: Buffer; endKey: Buffer }[]): string => {
+  const admit = (tenantId: number, keys: Buffer[], spans: Span[]): string => {
     let access = accessByTenant.get(tenantId);
     if (!access) accessByTenant.set(tenantId, (access = new TenantAccess(tenantId)));
     keys.forEach((k) => access.checkKey(k));

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import type { Span } from '../keys/index.js';
 import type { Timestamp } from './timestamp.js';
 
 export const KV_PROTO_PATH = fileURLToPath(new URL('./proto/shoal/kv/v1/kv.proto', import.meta.url));
@@ -20,10 +21,7 @@ const LOADER_OPTIONS: protoLoader.Options = {
 };
 
 export type { Timestamp };
-export interface Span {
-  startKey: Buffer;
-  endKey: Buffer;
-}
+export type { Span };
 export interface KeyValue {
   key: Buffer;
   value: Buffer;
