@@ -247,6 +247,10 @@ export class KvClient {
       channel = new Client(address, this.channelCredentials, {
         'grpc.max_receive_message_length': 64 * 1024 * 1024,
         'grpc.keepalive_time_ms': 30_000,
+        // A restarted kvpod is back within a second or two; grpc-js's default
+        // reconnect backoff (1 s growing to 120 s) would leave it unused far longer.
+        'grpc.initial_reconnect_backoff_ms': 100,
+        'grpc.max_reconnect_backoff_ms': 2_000,
       });
       this.channels.set(address, channel);
     }
