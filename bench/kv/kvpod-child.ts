@@ -1,13 +1,14 @@
 // A real kvpod in its own process (`node --import tsx kvpod/main.ts`), with a
 // throwaway host CA, data directory and ports, and clients for it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHostCA, issueCert, type PemPair } from '../../shared/certs/index.js';
 import { KvClient } from '../../shared/kv/client/index.js';
+import { processCpuSeconds } from './cpu.js';
 import { TENANT_ID } from './workload.js';
 
 export interface ChildOptions {
@@ -30,6 +31,12 @@ async function freePort(): Promise<number> {
   });
 }
 
+export interface CertFiles {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
 export class KvpodChild {
   private output = '';
   private exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -42,6 +49,8 @@ export class KvpodChild {
     private readonly ca: PemPair,
     private readonly tenantPair: PemPair,
     private readonly operatorPair: PemPair,
+    /** The kvpod's CA, server certificate and key files (the noop gRPC server serves with the same ones). */
+    readonly certFiles: CertFiles,
     private readonly dirs: string[],
   ) {
     const keep = (chunk: Buffer) => {
@@ -98,7 +107,11 @@ export class KvpodChild {
         'warn',
       ];
       const proc = spawn(process.execPath, args, { cwd: options.repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      child = new KvpodChild(proc, `127.0.0.1:${port}`, `127.0.0.1:${metricsPort}`, ca, tenant, operator, [certDir, dataDir]);
+      child = new KvpodChild(proc, `127.0.0.1:${port}`, `127.0.0.1:${metricsPort}`, ca, tenant, operator, {
+        ca: caPath,
+        cert: certPath,
+        key: keyPath,
+      }, [certDir, dataDir]);
       await child.waitReady(30_000);
       return child;
     } catch (err) {
@@ -112,18 +125,22 @@ export class KvpodChild {
     return this.proc.pid;
   }
 
-  /** A client with the tenant's certificate: its own TLS credentials, hence its own HTTP/2 connection. */
-  tenantClient(): KvClient {
-    return this.client(this.tenantPair);
+  /**
+   * A client with the tenant's certificate: its own TLS credentials, hence its
+   * own HTTP/2 connection. `address` points it at another server with the same
+   * CA (the noop gRPC server); default this kvpod.
+   */
+  tenantClient(address = this.address): KvClient {
+    return this.client(this.tenantPair, undefined, undefined, address);
   }
 
   operatorClient(): KvClient {
     return this.client(this.operatorPair);
   }
 
-  private client(pair: PemPair, attempts?: number, deadlineMs?: number): KvClient {
+  private client(pair: PemPair, attempts?: number, deadlineMs?: number, address = this.address): KvClient {
     return new KvClient({
-      seeds: [this.address],
+      seeds: [address],
       tls: { ca: Buffer.from(this.ca.certPem), cert: Buffer.from(pair.certPem), key: Buffer.from(pair.keyPem) },
       ...(attempts === undefined ? {} : { attempts }),
       ...(deadlineMs === undefined ? {} : { deadlineMs }),
@@ -165,14 +182,7 @@ export class KvpodChild {
    * pool, RocksDB), from /proc; undefined where there is no /proc.
    */
   cpuSeconds(): number | undefined {
-    if (!this.proc.pid) return undefined;
-    try {
-      // Fields after "(comm) ": state is field 3, utime 14 and stime 15, in USER_HZ (100 on Linux).
-      const fields = readFileSync(`/proc/${this.proc.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      return undefined;
-    }
+    return processCpuSeconds(this.proc.pid);
   }
 
   /** Whatever the kvpod printed (its last 20 kB). */
