@@ -45,6 +45,15 @@ function prepareDataDir(dir: string): void {
   }
 }
 
+function loadLayout(path: string | undefined, self: string): RangeLayout {
+  if (!path) return RangeLayout.single(self);
+  try {
+    return RangeLayout.fromFile(path, self);
+  } catch (err) {
+    throw new StartupError(`invalid range layout: ${(err as Error).message}`);
+  }
+}
+
 function splitHostPort(address: string): { host: string; port: number } {
   const i = address.lastIndexOf(':');
   return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
@@ -129,45 +138,54 @@ export class KvNode {
         err ? reject(new StartupError(`cannot listen on ${settings.listen}: ${err.message}`)) : resolve(bound),
       ),
     );
-    const listen = splitHostPort(settings.listen);
-    const address = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}`;
-    const layout = settings.rangeLayout
-      ? RangeLayout.fromFile(settings.rangeLayout, settings.advertise ?? address)
-      : RangeLayout.single(settings.advertise ?? address);
+    try {
+      const listen = splitHostPort(settings.listen);
+      const address = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}`;
+      const layout = loadLayout(settings.rangeLayout, settings.advertise ?? address);
 
-    const gate: Gate = { open: true };
-    const handlerDeps = { metrics, log, admitting: () => gate.open };
-    const validator = new RequestValidator(settings);
-    const refreshTenantGauge = () => {
-      const counts = { active: 0, dropped: 0 };
-      for (const t of registry.list()) counts[t.state === 'active' ? 'active' : 'dropped']++;
-      metrics.tenants.set({ state: 'active' }, counts.active);
-      metrics.tenants.set({ state: 'dropped' }, counts.dropped);
-    };
-    refreshTenantGauge();
-    metrics.gcThreshold.set(gc.threshold.wallMs / 1000);
-    grpc.addService(kvService, kvServiceImplementation({ ...handlerDeps, reader, committer, registry, layout, gc, validator }));
-    grpc.addService(adminService, adminServiceImplementation({ ...handlerDeps, registry, validator, onChange: refreshTenantGauge }));
-    const health = new HealthImplementation({ '': 'SERVING', 'shoal.kv.v1.Kv': 'SERVING', 'shoal.kv.v1.Admin': 'SERVING' });
-    health.addToServer(grpc);
+      const gate: Gate = { open: true };
+      const handlerDeps = { metrics, log, admitting: () => gate.open };
+      const validator = new RequestValidator(settings);
+      const refreshTenantGauge = () => {
+        const counts = { active: 0, dropped: 0 };
+        for (const t of registry.list()) counts[t.state === 'active' ? 'active' : 'dropped']++;
+        metrics.tenants.set({ state: 'active' }, counts.active);
+        metrics.tenants.set({ state: 'dropped' }, counts.dropped);
+      };
+      refreshTenantGauge();
+      metrics.gcThreshold.set(gc.threshold.wallMs / 1000);
+      grpc.addService(kvService, kvServiceImplementation({ ...handlerDeps, reader, committer, registry, layout, gc, validator }));
+      grpc.addService(adminService, adminServiceImplementation({ ...handlerDeps, registry, validator, onChange: refreshTenantGauge }));
+      const health = new HealthImplementation({ '': 'SERVING', 'shoal.kv.v1.Kv': 'SERVING', 'shoal.kv.v1.Admin': 'SERVING' });
+      health.addToServer(grpc);
 
-    gc.start(
-      settings.gcInterval,
-      settings.gcTtl,
-      (result, threshold) => {
-        metrics.gcVersionsRemoved.inc(result.versionsRemoved);
-        metrics.gcThreshold.set(threshold.wallMs / 1000);
-        if (result.versionsRemoved > 0) log.info(result, 'garbage collected');
-      },
-      (err) => log.error({ err }, 'garbage collection failed'),
-    );
+      gc.start(
+        settings.gcInterval,
+        settings.gcTtl,
+        (result, threshold) => {
+          metrics.gcVersionsRemoved.inc(result.versionsRemoved);
+          metrics.gcThreshold.set(threshold.wallMs / 1000);
+          if (result.versionsRemoved > 0) log.info(result, 'garbage collected');
+        },
+        (err) => log.error({ err }, 'garbage collection failed'),
+      );
 
-    const opsListen = splitHostPort(settings.metricsListen);
-    const ops = await startOpsServer(opsListen.host, opsListen.port, { registry: metrics.registry, ready: () => gate.open });
-    const opsPort = (ops.address() as AddressInfo).port;
-    const kv = new KvNode(address, `${opsListen.host}:${opsPort}`, metrics, grpc, health, ops, rocks, committer, gc, conflicts, clock, settings, log, gate);
-    log.info({ address, advertise: settings.advertise ?? address, ops: kv.opsAddress, dataDir: settings.dataDir, tenants: registry.list().length }, 'kvpod serving');
-    return kv;
+      const opsListen = splitHostPort(settings.metricsListen);
+      const ops = await startOpsServer(opsListen.host, opsListen.port, { registry: metrics.registry, ready: () => gate.open }).catch(
+        (err: unknown) => {
+          throw new StartupError(`cannot listen on ${settings.metricsListen} for metrics and probes: ${(err as Error).message}`);
+        },
+      );
+      const opsPort = (ops.address() as AddressInfo).port;
+      const kv = new KvNode(address, `${opsListen.host}:${opsPort}`, metrics, grpc, health, ops, rocks, committer, gc, conflicts, clock, settings, log, gate);
+      log.info({ address, advertise: settings.advertise ?? address, ops: kv.opsAddress, dataDir: settings.dataDir, tenants: registry.list().length }, 'kvpod serving');
+      return kv;
+    } catch (err) {
+      // Nothing may keep listening or collecting once start-up failed.
+      grpc.forceShutdown();
+      await gc.stop();
+      throw err;
+    }
   }
 
   /** Graceful: stop admitting, finish in-flight calls and commits, flush, close. */

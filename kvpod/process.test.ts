@@ -3,6 +3,7 @@
 // finishes its in-flight commits before it exits.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -46,6 +47,27 @@ it('exits 2 listing every bad setting, and 1 with the reason when a file is miss
   rmSync(file);
   expect(unusable.status).toBe(1);
   expect(unusable.stderr).toMatch(/data directory .* is not usable/);
+});
+
+it('exits 1 with a clear message when its ports are taken or its range layout is invalid', async () => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const taken = `127.0.0.1:${(busy.address() as { port: number }).port}`;
+  const common = ['--ca-cert', spec.ca, '--cert', spec.cert, '--key', spec.key];
+  const dataDir = mkdtempSync(join(tmpdir(), 'shoal-kv-ports-'));
+  const grpcBusy = runKvpod([...common, '--data-dir', dataDir, '--listen', taken, '--metrics-listen', '127.0.0.1:0']);
+  const opsBusy = runKvpod([...common, '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--metrics-listen', taken]);
+  const layout = join(dataDir, 'layout.json');
+  writeFileSync(layout, JSON.stringify({ ranges: [{ rangeId: 1, startKey: 'zz', endKey: '', address: 'x:1' }] }));
+  const badLayout = runKvpod([...common, '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--range-layout', layout]);
+  busy.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  expect(grpcBusy.status).toBe(1);
+  expect(grpcBusy.stderr).toMatch(new RegExp(`cannot listen on ${taken}`));
+  expect(opsBusy.status).toBe(1);
+  expect(opsBusy.stderr).toMatch(new RegExp(`cannot listen on ${taken} for metrics and probes`));
+  expect(badLayout.status).toBe(1);
+  expect(badLayout.stderr).toMatch(/invalid range layout: .*must be hex bytes/);
 });
 
 it('refuses a second kvpod on the same data directory and keeps the first one serving', async () => {
