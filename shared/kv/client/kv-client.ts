@@ -85,8 +85,9 @@ export class KvClient {
     return { value: res.found ? res.value : null, readTs: required(res.readTs) };
   }
 
-  /** Values in the order of `keys`; keys in different ranges are read in parallel, at one timestamp. */
+  /** Values in the order of `keys`, read range by range at one timestamp. */
   async multiGet(keys: Buffer[], opts: ReadOptions = {}): Promise<{ values: (Buffer | null)[]; readTs: Timestamp }> {
+    if (keys.length === 0) throw new KvError('INVALID_REQUEST', 'multiGet needs at least one key');
     const byAddress = new Map<string, number[]>();
     for (const [i, key] of keys.entries()) {
       const range = await this.locate(key);
