@@ -5,13 +5,11 @@
 import { z } from 'zod';
 import { KvError } from '../../shared/kv/errors.js';
 import type { Timestamp } from '../../shared/kv/timestamp.js';
-import { encodeUvarint, keyNext, MIN_TENANT_ID, SYSTEM_TENANT_ID, tenantPrefix, tenantSpan } from '../../shared/keys/index.js';
+import { encodeUvarint, keyNext, MIN_TENANT_ID, SYSTEM_TENANT_ID, TENANT_NAME, tenantPrefix, tenantSpan } from '../../shared/keys/index.js';
 import type { MvccReader } from '../storage/mvcc.js';
 import type { Rocks } from '../storage/rocks.js';
 import { boundOf } from '../storage/mvcc-encoding.js';
 import type { Committer } from '../txn/committer.js';
-
-export const TENANT_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 const SYSTEM = tenantPrefix(SYSTEM_TENANT_ID);
 const RECORDS = Buffer.concat([SYSTEM, encodeUvarint(1)]);

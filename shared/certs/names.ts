@@ -1,12 +1,11 @@
 import { isIP } from 'node:net';
-
-/** DNS-1123 label: what Kubernetes accepts as a name, and safe inside a URI path and a file name. */
-export const TENANT_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+import { TENANT_NAME } from '../keys/index.js';
 
 // Ids below 2 are reserved; above 2^53 a JS number no longer names one tenant exactly.
 export const isTenantId = (v: unknown): v is number =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 2;
 
+/** DNS-1123 label: what Kubernetes accepts as a name, and safe inside a URI path and a file name. */
 export const isTenantName = (v: unknown): v is string => typeof v === 'string' && TENANT_NAME.test(v);
 
 export interface HostSan { type: 'dns' | 'ip'; value: string }

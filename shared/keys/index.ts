@@ -6,6 +6,9 @@ export const TENANT_PREFIX_BYTE = 0xfe;
 export const SYSTEM_TENANT_ID = 1;
 export const MIN_TENANT_ID = 2;
 
+/** A tenant's name (the CrdbTenant's name, the routing name): a DNS-1123 label. */
+export const TENANT_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
 const INT_ZERO = 136;
 const INT_SMALL = 109; // values up to this fit in the marker byte itself
 const INT_MAX = 253;

@@ -5,7 +5,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 import { hostPort } from '../../shared/config/index.js';
 import { SQLPOD_URI_PREFIX } from '../../shared/certs/index.js';
-import { TENANT_NAME } from '../../shared/certs/names.js';
+import { TENANT_NAME } from '../../shared/keys/index.js';
 
 const CERT_PEM = /^\s*-----BEGIN CERTIFICATE-----\r?\n[\s\S]+?\r?\n-----END CERTIFICATE-----\s*$/;
 // PKCS#8, and SEC1/PKCS#1 as openssl writes them: operators may bring their own keys.
