@@ -1,0 +1,117 @@
+/**
+ * SQLSTATE codes the SQL layer raises, named as in PostgreSQL's errcodes.txt.
+ * The wire layer's own codes (protocol violations, authentication) live in
+ * shared/pgwire.
+ */
+export const SQLSTATE = {
+  SUCCESSFUL_COMPLETION: '00000',
+  WARNING: '01000',
+  CONNECTION_FAILURE: '08006',
+  PROTOCOL_VIOLATION: '08P01',
+  FEATURE_NOT_SUPPORTED: '0A000',
+  INVALID_TRANSACTION_INITIATION: '0B000',
+  CARDINALITY_VIOLATION: '21000',
+  DATA_EXCEPTION: '22000',
+  STRING_DATA_RIGHT_TRUNCATION: '22001',
+  NUMERIC_VALUE_OUT_OF_RANGE: '22003',
+  NULL_VALUE_NOT_ALLOWED: '22004',
+  INVALID_DATETIME_FORMAT: '22007',
+  DATETIME_FIELD_OVERFLOW: '22008',
+  INVALID_TIME_ZONE_DISPLACEMENT_VALUE: '22009',
+  DIVISION_BY_ZERO: '22012',
+  INTERVAL_FIELD_OVERFLOW: '22015',
+  INVALID_PARAMETER_VALUE: '22023',
+  INVALID_ESCAPE_SEQUENCE: '22025',
+  INVALID_TEXT_REPRESENTATION: '22P02',
+  INVALID_BINARY_REPRESENTATION: '22P03',
+  CHARACTER_NOT_IN_REPERTOIRE: '22021',
+  INVALID_ROW_COUNT_IN_LIMIT_CLAUSE: '2201W',
+  INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE: '2201X',
+  INVALID_JSON_TEXT: '22P05',
+  INTEGRITY_CONSTRAINT_VIOLATION: '23000',
+  NOT_NULL_VIOLATION: '23502',
+  FOREIGN_KEY_VIOLATION: '23503',
+  UNIQUE_VIOLATION: '23505',
+  CHECK_VIOLATION: '23514',
+  INVALID_CURSOR_STATE: '24000',
+  INVALID_TRANSACTION_STATE: '25000',
+  ACTIVE_SQL_TRANSACTION: '25001',
+  NO_ACTIVE_SQL_TRANSACTION: '25P01',
+  IN_FAILED_SQL_TRANSACTION: '25P02',
+  READ_ONLY_SQL_TRANSACTION: '25006',
+  INVALID_SQL_STATEMENT_NAME: '26000',
+  INVALID_AUTHORIZATION_SPECIFICATION: '28000',
+  INVALID_PASSWORD: '28P01',
+  INVALID_CURSOR_NAME: '34000',
+  INVALID_CATALOG_NAME: '3D000',
+  INVALID_SCHEMA_NAME: '3F000',
+  SERIALIZATION_FAILURE: '40001',
+  SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION: '42000',
+  SYNTAX_ERROR: '42601',
+  INSUFFICIENT_PRIVILEGE: '42501',
+  WRONG_OBJECT_TYPE: '42809',
+  UNDEFINED_COLUMN: '42703',
+  UNDEFINED_FUNCTION: '42883',
+  UNDEFINED_TABLE: '42P01',
+  UNDEFINED_PARAMETER: '42P02',
+  UNDEFINED_OBJECT: '42704',
+  DUPLICATE_COLUMN: '42701',
+  DUPLICATE_DATABASE: '42P04',
+  DUPLICATE_PREPARED_STATEMENT: '42P05',
+  DUPLICATE_SCHEMA: '42P06',
+  DUPLICATE_TABLE: '42P07',
+  DUPLICATE_OBJECT: '42710',
+  AMBIGUOUS_COLUMN: '42702',
+  AMBIGUOUS_FUNCTION: '42725',
+  AMBIGUOUS_PARAMETER: '42P08',
+  INVALID_COLUMN_REFERENCE: '42P10',
+  INVALID_TABLE_DEFINITION: '42P16',
+  INVALID_OBJECT_DEFINITION: '42P17',
+  DATATYPE_MISMATCH: '42804',
+  INDETERMINATE_DATATYPE: '42P18',
+  CANNOT_COERCE: '42846',
+  GROUPING_ERROR: '42803',
+  INVALID_NAME: '42602',
+  NAME_TOO_LONG: '42622',
+  DEPENDENT_OBJECTS_STILL_EXIST: '2BP01',
+  PROGRAM_LIMIT_EXCEEDED: '54000',
+  OUT_OF_MEMORY: '53200',
+  OBJECT_IN_USE: '55006',
+  QUERY_CANCELED: '57014',
+  ADMIN_SHUTDOWN: '57P01',
+  CANNOT_CONNECT_NOW: '57P03',
+  INTERNAL_ERROR: 'XX000',
+} as const;
+export type SqlState = (typeof SQLSTATE)[keyof typeof SQLSTATE];
+
+export interface SqlErrorFields {
+  /** 1-based character offset into the statement text, as PostgreSQL reports it. */
+  position?: number;
+  detail?: string;
+  hint?: string;
+  /** FATAL closes the session after the ErrorResponse. */
+  severity?: 'ERROR' | 'FATAL';
+}
+
+/** A statement failure the client sees as an ErrorResponse with this SQLSTATE. */
+export class SqlError extends Error {
+  override readonly name = 'SqlError';
+
+  constructor(
+    readonly code: SqlState,
+    message: string,
+    readonly fields: SqlErrorFields = {},
+  ) {
+    super(message);
+  }
+
+  /** The same error, pointing at a place in the statement text (kept if already set). */
+  at(position: number | undefined): SqlError {
+    if (position === undefined || this.fields.position !== undefined) return this;
+    return new SqlError(this.code, this.message, { ...this.fields, position });
+  }
+}
+
+export function isSqlError(e: unknown): e is SqlError {
+  return e instanceof SqlError;
+}
