@@ -1,0 +1,286 @@
+// The simple and extended query protocols of one ready session: turns
+// frontend messages into SqlSession calls and their results into backend
+// messages, as PostgreSQL's postgres.c does.
+import type { BackendWriter, FieldDescription, FrontendMessage } from '../../shared/pgwire/index.js';
+import type { Logger } from '../../shared/log/index.js';
+import { SQLSTATE, SqlError } from '../sql/errors.js';
+import type { EncodedRow, ParsedStatement, ResultColumn, SqlSession } from '../sql/session-api.js';
+import { SERVER_SQLSTATE, ServerError, noNul, statementOffsets, toErrorResponse } from './errors.js';
+import { ExtendedState, checkParamCount, expandFormats, zeroRowsTag, type PortalEntry } from './extended.js';
+import type { SafeHooks } from './hooks.js';
+
+/** Pending output beyond this is written out even in the middle of a result. */
+export const OUTPUT_CHUNK = 64 * 1024;
+
+export type QueryMessage = Extract<
+  FrontendMessage,
+  { type: 'query' | 'parse' | 'bind' | 'describe' | 'execute' | 'close' | 'sync' | 'flush' }
+>;
+
+/** What the protocol needs from its connection. */
+export interface QueryIO {
+  readonly out: BackendWriter;
+  /** Aborted once the client is gone: stop calling the engine. */
+  readonly signal: AbortSignal;
+  /** Awaits an engine call, writing pending output out if the call does not settle at once. */
+  engine<T>(call: Promise<T>): Promise<T>;
+  flush(): void;
+  /** Writes pending output out and waits while the socket is backed up. */
+  checkpoint(): Promise<void>;
+}
+
+function fieldsOf(columns: readonly ResultColumn[]): FieldDescription[] {
+  return columns.map((c) => ({
+    name: noNul(c.name),
+    tableOid: c.tableOid,
+    columnAttr: c.columnNumber,
+    typeOid: c.typeOid,
+    typeSize: c.typeSize,
+    typeModifier: c.typeModifier,
+    format: c.format,
+  }));
+}
+
+export class QueryProtocol {
+  private readonly ext = new ExtendedState();
+  /** After an error in extended mode everything up to the next Sync is discarded. */
+  private skipping = false;
+  /** Where the statement of the current extended message starts in its Parse text, for error positions. */
+  private errorOffset: number | undefined;
+
+  constructor(
+    private readonly session: SqlSession,
+    private readonly io: QueryIO,
+    private readonly hooks: SafeHooks,
+    private readonly log: Logger,
+  ) {}
+
+  /** Handles one message; false when a FATAL error ended the session. */
+  async handle(msg: QueryMessage): Promise<boolean> {
+    if (msg.type === 'sync') {
+      this.skipping = false;
+      return this.endOfTransaction();
+    }
+    if (this.skipping) return true;
+    switch (msg.type) {
+      case 'query':
+        return this.simpleQuery(msg.sql);
+      case 'flush':
+        this.io.flush();
+        return true;
+      default:
+        this.errorOffset = undefined;
+        try {
+          await this.extended(msg);
+          return true;
+        } catch (err) {
+          if (this.report(err, this.errorOffset)) return false;
+          this.session.fail(err);
+          this.skipping = true;
+          return true;
+        }
+    }
+  }
+
+  private async simpleQuery(sql: string): Promise<boolean> {
+    this.ext.dropUnnamed();
+    let statements: readonly ParsedStatement[] = [];
+    try {
+      statements = this.session.parse(sql);
+      if (statements.length === 0) this.io.out.emptyQueryResponse();
+    } catch (err) {
+      if (this.report(err, 0)) return false;
+      this.session.fail(err);
+    }
+    const offsets = statementOffsets(sql, statements);
+    for (const [i, statement] of statements.entries()) {
+      try {
+        await this.runStatement(statement);
+      } catch (err) {
+        if (this.report(err, offsets[i])) return false;
+        this.session.fail(err);
+        break;
+      }
+      if (this.io.signal.aborted) return false;
+    }
+    return this.endOfTransaction();
+  }
+
+  private async runStatement(statement: ParsedStatement): Promise<void> {
+    this.hooks.onStatement(statement.kind);
+    const prepared = await this.io.engine(this.session.prepare(statement, []));
+    if (prepared.paramTypeOids.length > 0) {
+      throw new SqlError(SQLSTATE.UNDEFINED_PARAMETER, 'there is no parameter $1');
+    }
+    const resultFormats = expandFormats([], prepared.columns?.length ?? 0, 'result');
+    const portal = await this.io.engine(this.session.bind(prepared, [], [], resultFormats));
+    try {
+      if (portal.columns) this.io.out.rowDescription(fieldsOf(portal.columns));
+      // execute(0) runs to completion; an engine that suspends anyway is simply asked for the rest.
+      for (;;) {
+        const result = await this.io.engine(portal.execute(0));
+        if (result.kind === 'empty') {
+          this.emitSessionEvents();
+          this.io.out.emptyQueryResponse();
+          return;
+        }
+        await this.writeRows(result.rows);
+        if (result.kind === 'complete') {
+          this.emitSessionEvents();
+          this.io.out.commandComplete(noNul(result.commandTag));
+          return;
+        }
+      }
+    } finally {
+      portal.close();
+    }
+  }
+
+  private async extended(msg: Exclude<QueryMessage, { type: 'query' | 'sync' | 'flush' }>): Promise<void> {
+    const out = this.io.out;
+    switch (msg.type) {
+      case 'parse': {
+        this.ext.beginParse(msg.name);
+        this.errorOffset = 0;
+        const statements = this.session.parse(msg.sql);
+        if (statements.length > 1) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'cannot insert multiple commands into a prepared statement');
+        const statement = statements[0];
+        if (!statement) {
+          this.ext.addStatement({ name: msg.name, prepared: null, paramTypeOids: msg.paramTypes, columns: null, offset: 0 });
+        } else {
+          const offset = statementOffsets(msg.sql, [statement])[0];
+          this.errorOffset = offset;
+          const prepared = await this.io.engine(this.session.prepare(statement, msg.paramTypes));
+          this.emitSessionEvents();
+          this.ext.addStatement({ name: msg.name, prepared, paramTypeOids: prepared.paramTypeOids, columns: prepared.columns, offset });
+        }
+        out.parseComplete();
+        return;
+      }
+      case 'bind': {
+        const statement = this.ext.statement(msg.statement);
+        this.errorOffset = statement.offset;
+        const paramFormats = expandFormats(msg.paramFormats, msg.params.length, 'parameter');
+        checkParamCount(msg.params.length, msg.statement, statement.paramTypeOids.length);
+        const resultFormats = expandFormats(msg.resultFormats, statement.columns?.length ?? 0, 'result');
+        this.ext.beginBind(msg.portal);
+        const portal = statement.prepared
+          ? await this.io.engine(this.session.bind(statement.prepared, msg.params, paramFormats, resultFormats))
+          : null;
+        this.ext.addPortal({ name: msg.portal, portal, statement, state: 'ready' });
+        this.emitSessionEvents();
+        out.bindComplete();
+        return;
+      }
+      case 'describe':
+        if (msg.target === 'S') {
+          const statement = this.ext.statement(msg.name);
+          out.parameterDescription(statement.paramTypeOids);
+          this.describeRows(statement.columns);
+        } else {
+          this.describeRows(this.ext.portal(msg.name).portal?.columns ?? null);
+        }
+        return;
+      case 'execute':
+        return this.execute(this.ext.portal(msg.portal), msg.maxRows);
+      case 'close':
+        if (msg.target === 'S') this.ext.closeStatement(msg.name);
+        else this.ext.closePortal(msg.name);
+        out.closeComplete();
+        return;
+    }
+  }
+
+  private describeRows(columns: readonly ResultColumn[] | null): void {
+    if (columns) this.io.out.rowDescription(fieldsOf(columns));
+    else this.io.out.noData();
+  }
+
+  private async execute(entry: PortalEntry, maxRows: number): Promise<void> {
+    const out = this.io.out;
+    this.errorOffset = entry.statement.offset;
+    if (!entry.portal) {
+      out.emptyQueryResponse();
+      return;
+    }
+    if (entry.state === 'done' && entry.doneTag !== undefined) {
+      // A finished row-returning portal has no rows left, as a re-run FETCH finds.
+      out.commandComplete(zeroRowsTag(entry.doneTag));
+      return;
+    }
+    if (entry.state === 'done' || entry.state === 'failed') {
+      throw new ServerError(SERVER_SQLSTATE.OBJECT_NOT_IN_PREREQUISITE_STATE, `portal "${entry.name}" cannot be run`);
+    }
+    if (entry.state === 'ready') this.hooks.onStatement(entry.statement.prepared?.statement.kind ?? '');
+    let result;
+    try {
+      // PostgreSQL reads a zero or negative row count as "all rows".
+      result = await this.io.engine(entry.portal.execute(Math.max(0, maxRows)));
+    } catch (err) {
+      entry.state = 'failed';
+      throw err;
+    }
+    if (result.kind === 'empty') {
+      entry.state = 'done';
+      this.emitSessionEvents();
+      out.emptyQueryResponse();
+      return;
+    }
+    await this.writeRows(result.rows);
+    this.emitSessionEvents();
+    if (result.kind === 'suspended') {
+      entry.state = 'suspended';
+      out.portalSuspended();
+      return;
+    }
+    entry.state = 'done';
+    if (entry.portal.columns) entry.doneTag = result.commandTag;
+    out.commandComplete(noNul(result.commandTag));
+  }
+
+  /** Sync, or the end of a simple Query: the engine ends the implicit transaction, then ReadyForQuery. */
+  private async endOfTransaction(): Promise<boolean> {
+    try {
+      await this.io.engine(this.session.sync());
+    } catch (err) {
+      if (this.report(err, undefined)) return false;
+    }
+    if (this.io.signal.aborted) return false;
+    if (this.session.transactionStatus === 'I') this.ext.closeAllPortals();
+    this.emitSessionEvents();
+    this.io.out.readyForQuery(this.session.transactionStatus);
+    return true;
+  }
+
+  private async writeRows(rows: readonly EncodedRow[]): Promise<void> {
+    const out = this.io.out;
+    for (const row of rows) {
+      out.dataRow(row);
+      if (out.length >= OUTPUT_CHUNK) await this.io.checkpoint();
+    }
+  }
+
+  private emitSessionEvents(): void {
+    const out = this.io.out;
+    for (const n of this.session.takeNotices()) {
+      out.noticeResponse({
+        severity: n.severity,
+        code: n.code,
+        message: noNul(n.message),
+        ...(n.detail !== undefined ? { detail: noNul(n.detail) } : {}),
+        ...(n.hint !== undefined ? { hint: noNul(n.hint) } : {}),
+      });
+    }
+    for (const [name, value] of this.session.takeParameterChanges()) out.parameterStatus(noNul(name), noNul(value));
+  }
+
+  /** Writes the ErrorResponse (after the notices raised before the error); true when it is FATAL. */
+  private report(err: unknown, statementOffset: number | undefined): boolean {
+    this.emitSessionEvents();
+    const { fields, internal } = toErrorResponse(err, statementOffset);
+    if (internal) this.log.error({ err }, 'engine threw something other than a SqlError');
+    this.hooks.onError(fields.code);
+    this.io.out.errorResponse(fields);
+    return fields.severity === 'FATAL';
+  }
+}
