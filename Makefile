@@ -5,13 +5,15 @@ STATE ?= state
 CERTS ?= $(STATE)/certs
 NODE_TSX := node --import tsx
 
-.PHONY: help install typecheck lint unit test certs kvpod bench-kv clean
+.PHONY: help install typecheck lint unit test certs kvpod bench-kv bench-sql conformance-postgres clean
 
 help:
 	@echo "make kvpod     start a development kvpod (certificates in $(CERTS), data in $(STATE)/kvpod)"
 	@echo "make test      typecheck + lint + unit and integration tests"
 	@echo "make certs     create a development host CA and the certificates of the design brief"
 	@echo "make bench-kv  KV throughput: in-process RocksDB vs kvpod over gRPC + mTLS"
+	@echo "make bench-sql SQL throughput (pgbench point selects and updates) against a throwaway PostgreSQL"
+	@echo "make conformance-postgres  sqllogictest corpus against a throwaway PostgreSQL (the runner's reference check)"
 
 # npm ci only when the lockfile changed since the last install.
 node_modules/.installed: package.json package-lock.json
@@ -41,6 +43,14 @@ kvpod: install certs
 
 bench-kv: install
 	$(NODE_TSX) bench/kv/main.ts
+
+bench-sql: install
+	shared/testing/ensure-postgres.sh
+	$(NODE_TSX) bench/sql/main.ts
+
+conformance-postgres: install
+	shared/testing/ensure-postgres.sh
+	$(NODE_TSX) sqlpod/conformance/main.ts --target postgres
 
 clean:
 	rm -rf dist $(STATE)

@@ -1,0 +1,207 @@
+// make bench-sql: pgbench point selects and single-row updates per second
+// against every SQL target, side by side in one run and interleaved (for each
+// workload and query mode: one target after the other), so all targets see the
+// same machine noise. Each target gets the same 100,000-row accounts table;
+// each run is `pgbench -n -c 8 -j 2 -T <seconds> -M simple|extended`. The
+// headline is Shoal TPS ÷ PostgreSQL TPS, the geometric mean over the two
+// query modes; compare ratios, not absolute figures (bench/README.md).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runPgbench, type PgbenchResult, type QueryMode } from './pgbench.js';
+import { ACCOUNT_ROWS, loadAccounts, POINT_SELECT_SCRIPT, UPDATE_SCRIPT } from './schema.js';
+import { postgresTarget, type SqlTarget } from './targets.js';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export const WORKLOADS = { point_select: POINT_SELECT_SCRIPT, update: UPDATE_SCRIPT } as const;
+export type Workload = keyof typeof WORKLOADS;
+const MODES: readonly QueryMode[] = ['simple', 'extended'];
+
+export interface SqlBenchOptions {
+  /** pgbench -T of each measured run. */
+  seconds: number;
+  /** A point-select run per target before measuring, to warm caches and connections; 0 skips it. */
+  warmupSeconds: number;
+  /** Where the JSON report goes. */
+  out: string;
+  clients?: number;
+  threads?: number;
+}
+
+type Results = Record<Workload, Record<QueryMode, Record<string, PgbenchResult>>>;
+
+const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+const mapValues = <T, U>(o: Record<string, T>, f: (v: T) => U): Record<string, U> =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v)]));
+const geomean = (xs: readonly number[]) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
+
+/** Shoal TPS ÷ PostgreSQL TPS per workload: the geometric mean over the query modes. */
+function ratios(results: Results): Record<Workload, { ratio: number; perMode: Record<QueryMode, number> }> | undefined {
+  const ratioOf = (w: Workload, m: QueryMode) => (results[w][m].shoal?.tps ?? Number.NaN) / (results[w][m].postgres?.tps ?? Number.NaN);
+  const of = (w: Workload) => {
+    const perMode = { simple: ratioOf(w, 'simple'), extended: ratioOf(w, 'extended') };
+    return { ratio: geomean(Object.values(perMode)), perMode };
+  };
+  return results.point_select.simple.shoal ? { point_select: of('point_select'), update: of('update') } : undefined;
+}
+
+/**
+ * Starts every target, loads the same accounts table into each, runs the
+ * workloads and prints the table and the headline lines; writes the JSON
+ * report to `options.out`. Targets are stopped at the end, on failure, and on
+ * SIGINT / SIGTERM.
+ */
+export async function runSqlBench(targets: readonly SqlTarget[], options: SqlBenchOptions): Promise<void> {
+  if (new Set(targets.map((t) => t.name)).size !== targets.length) throw new Error('target names must differ');
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const running: { target: SqlTarget; url: string; stop(): Promise<void> }[] = [];
+  const cleanup = () => Promise.allSettled(running.splice(0).map((r) => r.stop()));
+  const onSignal = (signal: NodeJS.Signals) => {
+    void cleanup().finally(() => process.kill(process.pid, signal));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const loadMs: Record<string, number> = {};
+    // One after the other, so that a failure leaves nothing started but unrecorded (and so unstopped).
+    for (const target of targets) running.push({ target, ...(await target.start()) });
+    for (const { target, url } of running) {
+      const t = performance.now();
+      await loadAccounts(url);
+      loadMs[target.name] = round(performance.now() - t, 0);
+    }
+    const pgbench = (url: string, workload: Workload, mode: QueryMode, seconds: number) =>
+      runPgbench({ url, script: WORKLOADS[workload], mode, seconds, clients: options.clients, threads: options.threads });
+    if (options.warmupSeconds > 0) for (const { url } of running) await pgbench(url, 'point_select', 'simple', options.warmupSeconds);
+
+    const results: Results = { point_select: { simple: {}, extended: {} }, update: { simple: {}, extended: {} } };
+    for (const workload of Object.keys(WORKLOADS) as Workload[]) {
+      for (const mode of MODES) {
+        for (const { target, url } of running) {
+          results[workload][mode][target.name] = await pgbench(url, workload, mode, options.seconds);
+        }
+      }
+    }
+    await cleanup();
+    const headline = ratios(results);
+    const totalMs = performance.now() - t0;
+
+    const report = {
+      bench: 'sql',
+      timestamp: startedAt.toISOString(),
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        totalMemGiB: round(totalmem() / 2 ** 30, 1),
+        platform: `${platform()} ${release()} ${arch()}`,
+        node: process.version,
+        loadavgAtStart: loadavg().map((x) => round(x, 2)),
+      },
+      parameters: {
+        targets: targets.map((t) => t.name),
+        seconds: options.seconds,
+        warmupSeconds: options.warmupSeconds,
+        clients: options.clients ?? 8,
+        threads: options.threads ?? 2,
+        rows: ACCOUNT_ROWS,
+        pgbench: `pgbench -n -f <script> -c ${options.clients ?? 8} -j ${options.threads ?? 2} -T ${options.seconds} -M simple|extended <url>`,
+        scripts: WORKLOADS,
+        schedule: 'for each workload, for each query mode: every target in turn (one run each)',
+      },
+      setupMs: loadMs,
+      results: mapValues(results, (byMode) =>
+        mapValues(byMode, (byTarget) =>
+          mapValues(byTarget, (r) => ({
+            tps: round(r.tps, 1),
+            latencyAvgMs: round(r.latencyAvgMs, 3),
+            transactions: r.transactions,
+            failedTransactions: r.failedTransactions,
+          })),
+        ),
+      ),
+      ...(headline && {
+        ratios: {
+          sql_vs_postgres_point_select_ratio: round(headline.point_select.ratio),
+          sql_vs_postgres_update_ratio: round(headline.update.ratio),
+          perMode: {
+            point_select: { simple: round(headline.point_select.perMode.simple), extended: round(headline.point_select.perMode.extended) },
+            update: { simple: round(headline.update.perMode.simple), extended: round(headline.update.perMode.extended) },
+          },
+        },
+      }),
+      totalMs: round(totalMs, 0),
+    };
+    mkdirSync(dirname(options.out), { recursive: true });
+    writeFileSync(options.out, `${JSON.stringify(report, null, 2)}\n`);
+
+    const lines = [
+      `sql bench: pgbench -c ${report.parameters.clients} -j ${report.parameters.threads}, ${options.seconds} s per run, ` +
+        `${ACCOUNT_ROWS} accounts; ${report.machine.cpus} CPUs, node ${process.version}`,
+      `${'workload'.padEnd(14)}${'mode'.padEnd(10)}${'target'.padEnd(10)}${'tps'.padStart(10)}${'latency ms'.padStart(12)}${'failed'.padStart(8)}`,
+    ];
+    for (const workload of Object.keys(WORKLOADS) as Workload[]) {
+      for (const mode of MODES) {
+        for (const { name } of targets) {
+          const r = results[workload][mode][name];
+          lines.push(
+            `${workload.padEnd(14)}${mode.padEnd(10)}${name.padEnd(10)}${(r?.tps ?? 0).toFixed(0).padStart(10)}` +
+              `${(r?.latencyAvgMs ?? 0).toFixed(3).padStart(12)}${String(r?.failedTransactions ?? 0).padStart(8)}`,
+          );
+        }
+      }
+    }
+    lines.push(`results written to ${options.out} (${(totalMs / 1000).toFixed(1)} s)`);
+    for (const workload of Object.keys(WORKLOADS) as Workload[]) {
+      for (const mode of MODES) {
+        for (const { name } of targets) lines.push(`sql_${name}_${workload}_${mode}_tps=${(results[workload][mode][name]?.tps ?? 0).toFixed(0)}`);
+      }
+    }
+    if (headline) {
+      // The last two lines, always, when Shoal runs: the headline figures.
+      lines.push(`sql_vs_postgres_point_select_ratio=${headline.point_select.ratio.toFixed(2)}`, `sql_vs_postgres_update_ratio=${headline.update.ratio.toFixed(2)}`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function seconds(flag: string, raw: string | undefined, min: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be a whole number of seconds, at least ${min}; got ${raw}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values: flags } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: process.env.SHOAL_BENCH_SECONDS ?? '10' },
+      'warmup-seconds': { type: 'string', default: '2' },
+      out: { type: 'string', default: join(repoRoot, 'bench', 'results', 'sql.json') },
+    },
+    strict: true,
+  });
+  await runSqlBench([postgresTarget()], {
+    seconds: seconds('seconds', flags.seconds, 1),
+    warmupSeconds: seconds('warmup-seconds', flags['warmup-seconds'], 0),
+    out: flags.out ?? join(repoRoot, 'bench', 'results', 'sql.json'),
+  });
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    // Everything is stopped; do not let a stray handle keep the process alive.
+    () => setTimeout(() => process.exit(0), 2000).unref(),
+    (err: unknown) => {
+      process.stderr.write(`bench-sql failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
