@@ -306,7 +306,7 @@ describe('cli', () => {
     expect(r.code).toBe(0);
     const devCa: PemPair = { certPem: await readFile(join(dir, 'ca.crt'), 'utf8'), keyPem: await readFile(join(dir, 'ca.key'), 'utf8') };
     const devCaCert = parse(devCa);
-    for (const base of ['ca', 'kvpod', 'proxy', 'operator', 'tenant-2', 'tenant-3']) {
+    for (const base of ['ca', 'kvpod', 'proxy', 'pool', 'operator', 'tenant-2', 'tenant-3']) {
       expect(r.stdout).toContain(join(dir, `${base}.crt`));
       expect((await stat(join(dir, `${base}.key`))).mode & 0o777).toBe(0o600);
       expect(parse({ certPem: await readFile(join(dir, `${base}.crt`), 'utf8'), keyPem: '' }).verify(devCaCert.publicKey)).toBe(true);

@@ -15,7 +15,7 @@ const USAGE = `usage: shoal-certs <command> --dir D [flags]
   kvpod    --dir D [--host H]...                             D/kvpod.crt/.key         (server + client)
   proxy    --dir D [--host H]...                             D/proxy.crt/.key         (server)
   sqlpod   --dir D --tenant-id N --tenant-name X [--host H]...  D/sqlpod-X.crt/.key  (server)
-  dev      --dir D [--host H]...                             init + kvpod + proxy + operator + tenants 2, 3
+  dev      --dir D [--host H]...                             init + kvpod + proxy + pool + operator + tenants 2, 3
 Hosts default to localhost,127.0.0.1. Flags may come from the environment instead:
 SHOAL_CERTS_DIR, SHOAL_TENANT_ID, SHOAL_TENANT_NAME, SHOAL_HOSTS (comma-separated).
 `;
@@ -194,6 +194,7 @@ function leaves(cmd: Command): [string, CertRole][] {
       return [
         ['kvpod', { kind: 'kvpod-server', hosts: cmd.host }],
         ['proxy', { kind: 'proxy-server', hosts: cmd.host }],
+        ['pool', { kind: 'pool-server', hosts: cmd.host }],
         ['operator', { kind: 'operator-client' }],
         ['tenant-2', { kind: 'tenant-client', tenantId: 2 }],
         ['tenant-3', { kind: 'tenant-client', tenantId: 3 }],

@@ -16,6 +16,8 @@ export type CertRole =
   | { kind: 'operator-client' }
   | { kind: 'kvpod-server'; hosts?: string[] }
   | { kind: 'proxy-server'; hosts?: string[] }
+  /** A SQL pod's control endpoint (stamping, then drain/undrain), before and after it has a tenant. */
+  | { kind: 'pool-server'; hosts?: string[] }
   | { kind: 'sqlpod-server'; tenantId: number; tenantName: string; hosts?: string[] };
 
 /** Defaults: notBefore = now - 1 hour (clock skew), notAfter = (notBefore if given, else now) + validDays. */
@@ -86,6 +88,8 @@ function plan(role: CertRole): Plan {
       return { commonName: 'kvpod', organizationalUnit: 'Nodes', usages: [SERVER_AUTH, CLIENT_AUTH], sans: hostSans(role.hosts) };
     case 'proxy-server':
       return { commonName: 'proxy', organizationalUnit: 'Nodes', usages: [SERVER_AUTH], sans: hostSans(role.hosts) };
+    case 'pool-server':
+      return { commonName: 'sqlpod-pool', organizationalUnit: 'SQL pods', usages: [SERVER_AUTH], sans: hostSans(role.hosts) };
     case 'sqlpod-server': {
       const id = tenantIdOf(role.tenantId);
       const name = tenantNameOf(role.tenantName);

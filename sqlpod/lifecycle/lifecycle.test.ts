@@ -25,8 +25,8 @@ beforeAll(async () => {
   operator = await issueCert(ca, { kind: 'operator-client' });
   tenantClient = await issueCert(ca, { kind: 'tenant-client', tenantId: 7 });
   stranger = await issueCert(otherCa, { kind: 'operator-client' });
-  // An unbound pod serves no tenant yet; any host-CA server cert for 127.0.0.1 will do here.
-  endpointCert = await issueCert(ca, { kind: 'proxy-server' });
+  // An unbound pod's endpoint serves with the pool certificate (it has no tenant yet).
+  endpointCert = await issueCert(ca, { kind: 'pool-server', hosts: ['127.0.0.1'] });
   const serving = await issueCert(ca, { kind: 'sqlpod-server', tenantId: 7, tenantName: 'acme' });
   stamp = {
     tenantId: 7,

@@ -19,6 +19,10 @@ export class Transaction {
 
   constructor(private readonly client: KvClient) {}
 
+  get hasWrites(): boolean {
+    return this.writes.length > 0;
+  }
+
   /** The snapshot this transaction reads at, fixed by its first read. */
   get readTs(): Timestamp | null {
     return this.snapshot;
@@ -31,6 +35,26 @@ export class Transaction {
     this.snapshot = res.readTs;
     this.readSpans.push({ startKey: key, endKey: keyNext(key) });
     return res.value;
+  }
+
+  /** Reads several keys in one round trip per kvpod; values in the order of `keys`. */
+  async getMany(keys: readonly Buffer[]): Promise<(Buffer | null)[]> {
+    const values: (Buffer | null)[] = [];
+    const missing: number[] = [];
+    for (const [i, key] of keys.entries()) {
+      const own = this.ownWrite(key);
+      values.push(own === undefined ? null : own);
+      if (own === undefined) missing.push(i);
+    }
+    if (missing.length === 0) return values;
+    const wanted = missing.map((i) => keys[i] ?? Buffer.alloc(0));
+    const res = await this.client.multiGet(wanted, { readTs: this.snapshot });
+    this.snapshot = res.readTs;
+    for (const [j, i] of missing.entries()) {
+      values[i] = res.values[j] ?? null;
+      this.readSpans.push({ startKey: wanted[j] ?? Buffer.alloc(0), endKey: keyNext(wanted[j] ?? Buffer.alloc(0)) });
+    }
+    return values;
   }
 
   /** Reads a span (with this transaction's own writes applied) in key order. */

@@ -1,0 +1,81 @@
+// What the catalog stores: one descriptor per database, schema, table and
+// sequence, as JSON in the tenant's descriptor table, validated on every read
+// (a descriptor written by another pod is input from outside this process).
+import { z } from 'zod';
+
+const id = z.number().int().positive();
+const name = z.string().min(1).max(63);
+
+export const columnSchema = z.object({
+  id,
+  name,
+  typeOid: z.number().int().nonnegative(),
+  typmod: z.number().int(),
+  notNull: z.boolean(),
+  /** SQL text of the DEFAULT expression, re-analyzed when used. */
+  defaultExpr: z.string().nullable(),
+  /** The hidden row id of a table created without a primary key. */
+  hidden: z.boolean(),
+  /** Value of rows written before the column existed (ADD COLUMN … DEFAULT), value-encoded, base64. */
+  missingValue: z.string().nullable(),
+});
+export type ColumnDescriptor = z.infer<typeof columnSchema>;
+
+export const indexSchema = z.object({
+  id,
+  name,
+  unique: z.boolean(),
+  columnIds: z.array(id).min(1),
+  descending: z.array(z.boolean()),
+});
+export type IndexDescriptor = z.infer<typeof indexSchema>;
+
+export const checkSchema = z.object({ name, expr: z.string() });
+export type CheckDescriptor = z.infer<typeof checkSchema>;
+
+export const databaseSchema = z.object({ kind: z.literal('database'), id, name });
+export const schemaSchema = z.object({ kind: z.literal('schema'), id, name, databaseId: id });
+export const tableSchema = z.object({
+  kind: z.literal('table'),
+  id,
+  name,
+  databaseId: id,
+  schemaId: id,
+  columns: z.array(columnSchema),
+  /** Index id 1; its columns are the row's key. */
+  primaryKey: indexSchema,
+  indexes: z.array(indexSchema),
+  checks: z.array(checkSchema),
+  nextColumnId: id,
+  nextIndexId: id,
+});
+export const sequenceSchema = z.object({
+  kind: z.literal('sequence'),
+  id,
+  name,
+  databaseId: id,
+  schemaId: id,
+  start: z.string(),
+  increment: z.string(),
+  /** Set for the sequence behind a serial column: dropped with its table. */
+  ownedBy: z.object({ tableId: id, columnId: id }).nullable(),
+});
+export const descriptorSchema = z.discriminatedUnion('kind', [databaseSchema, schemaSchema, tableSchema, sequenceSchema]);
+
+export type DatabaseDescriptor = z.infer<typeof databaseSchema>;
+export type SchemaDescriptor = z.infer<typeof schemaSchema>;
+export type TableDescriptor = z.infer<typeof tableSchema>;
+export type SequenceDescriptor = z.infer<typeof sequenceSchema>;
+export type Descriptor = z.infer<typeof descriptorSchema>;
+
+export const roleSchema = z.object({
+  name,
+  scramVerifier: z.string().nullable(),
+  canLogin: z.boolean(),
+  superuser: z.boolean(),
+});
+export type RoleDescriptor = z.infer<typeof roleSchema>;
+
+/** The primary index's id; secondary indexes count up from 2. */
+export const PRIMARY_INDEX_ID = 1;
+export const HIDDEN_ROWID = 'rowid';

@@ -1,0 +1,164 @@
+// One tenant's SQL engine in a bound pod: bootstraps the tenant's catalog on
+// first use, keeps the catalog cache, hands out sessions, and draws sequence
+// values and row ids.
+import { randomInt } from 'node:crypto';
+import { runTransaction, type KvClient } from '../../shared/kv/client/index.js';
+import { hashPassword } from '../../shared/pgwire/index.js';
+import type { Catalog } from './catalog/catalog.js';
+import type { RoleDescriptor, SequenceDescriptor } from './catalog/descriptors.js';
+import { Keyspace, decodeCounter, encodeCounter } from './catalog/keyspace.js';
+import { CatalogWriter, loadCatalog, readCatalogVersion } from './catalog/store.js';
+import { SQLSTATE, SqlError } from './errors.js';
+import { loadParser } from './parser/index.js';
+import type { LoginRole, SessionOptions, SqlEngine, SqlSession } from './session-api.js';
+import { Session, type EngineServices } from './session.js';
+import { defaultReportedParameters } from './settings.js';
+import { sqlErrorOf, type CatalogCache, type TxnHooks } from './txn.js';
+
+export interface EngineOptions {
+  readonly kv: KvClient;
+  readonly tenantId: number;
+  /** The tenant's first administrator, created if the tenant has no such role yet. */
+  readonly admin?: { readonly user: string; readonly password: string };
+  readonly hooks?: TxnHooks;
+}
+
+/** Databases every tenant starts with (CockroachDB's defaultdb, and postgres for tools that expect it). */
+const INITIAL_DATABASES = ['defaultdb', 'postgres'];
+
+export class TenantEngine implements SqlEngine, EngineServices {
+  readonly ks: Keyspace;
+  readonly kv: KvClient;
+  readonly hooks: TxnHooks;
+  private rowIdMillis = 0;
+  private rowIdCounter = 0;
+  /** Random per process, so that two pods' row ids do not collide (see uniqueRowId). */
+  private readonly podBits = BigInt(randomInt(0, 1 << 14));
+
+  private constructor(
+    options: EngineOptions,
+    readonly catalogs: CatalogCache,
+  ) {
+    this.kv = options.kv;
+    this.ks = new Keyspace(options.tenantId);
+    this.hooks = options.hooks ?? {};
+  }
+
+  static async start(options: EngineOptions): Promise<TenantEngine> {
+    await loadParser();
+    const ks = new Keyspace(options.tenantId);
+    const catalog = await bootstrap(options.kv, ks, options.admin);
+    return new TenantEngine(options, { current: catalog });
+  }
+
+  async findRole(name: string): Promise<LoginRole | null> {
+    await this.refreshCatalog();
+    const role = this.catalogs.current.role(name);
+    return role ? { name: role.name, scramVerifier: role.scramVerifier, canLogin: role.canLogin } : null;
+  }
+
+  async openSession(options: SessionOptions): Promise<SqlSession> {
+    let catalog = this.catalogs.current;
+    let db = catalog.database(options.database);
+    if (!db) {
+      catalog = await this.refreshCatalog();
+      db = catalog.database(options.database);
+    }
+    if (!db) throw new SqlError(SQLSTATE.INVALID_CATALOG_NAME, `database "${options.database}" does not exist`, { severity: 'FATAL' });
+    const role = catalog.role(options.user);
+    const session = new Session(this, options.user, { id: db.id, name: db.name }, role?.superuser ?? false);
+    for (const [name, value] of options.parameters) {
+      if (['application_name', 'timezone', 'search_path', 'datestyle', 'extra_float_digits', 'client_encoding'].includes(name.toLowerCase())) {
+        session.settings.set(name, value);
+      }
+    }
+    session.settings.takeChanged();
+    return session;
+  }
+
+  initialParameters(): ReadonlyMap<string, string> {
+    return defaultReportedParameters();
+  }
+
+  /** Reads the catalog version and reloads the catalog if another pod changed it. */
+  async refreshCatalog(): Promise<Catalog> {
+    try {
+      const { result } = await runTransaction(this.kv, async (txn) => {
+        const version = await readCatalogVersion(txn, this.ks);
+        return version === this.catalogs.current.version ? this.catalogs.current : loadCatalog(txn, this.ks, version);
+      });
+      if (result.version > this.catalogs.current.version) this.catalogs.current = result;
+      return this.catalogs.current;
+    } catch (err) {
+      throw sqlErrorOf(err);
+    }
+  }
+
+  /** Sequence values outside the SQL transaction, as in PostgreSQL: a rolled-back transaction leaves a gap. */
+  async reserveSequence(sequence: SequenceDescriptor, count: number): Promise<bigint[]> {
+    const increment = BigInt(sequence.increment);
+    const key = this.ks.sequenceKey(sequence.id);
+    try {
+      const { result } = await runTransaction(this.kv, async (txn) => {
+        const raw = await txn.get(key);
+        const last = raw === null ? BigInt(sequence.start) - increment : decodeCounter(raw);
+        txn.put(key, encodeCounter(last + increment * BigInt(count)));
+        return last;
+      });
+      return Array.from({ length: count }, (_, i) => result + increment * BigInt(i + 1));
+    } catch (err) {
+      throw sqlErrorOf(err);
+    }
+  }
+
+  /**
+   * A unique row id without I/O: milliseconds since 2024, 14 random bits of
+   * this process, and a counter for rows within one millisecond (like
+   * CockroachDB's unique_rowid, which uses the node id instead).
+   */
+  uniqueRowId(): bigint {
+    let now = Date.now() - Date.UTC(2024, 0, 1);
+    if (now <= this.rowIdMillis) {
+      this.rowIdCounter++;
+      if (this.rowIdCounter >= 256) {
+        this.rowIdMillis++;
+        this.rowIdCounter = 0;
+      }
+      now = this.rowIdMillis;
+    } else {
+      this.rowIdMillis = now;
+      this.rowIdCounter = 0;
+    }
+    return (BigInt(now) << 22n) | (this.podBits << 8n) | BigInt(this.rowIdCounter);
+  }
+}
+
+/** Creates the tenant's catalog if it has none, and the admin role if it is missing; returns the catalog. */
+async function bootstrap(kv: KvClient, ks: Keyspace, admin: EngineOptions['admin']): Promise<Catalog> {
+  try {
+    const { result } = await runTransaction(kv, async (txn) => {
+      const version = await readCatalogVersion(txn, ks);
+      const catalog = version > 0n ? await loadCatalog(txn, ks, version) : null;
+      const needsAdmin = admin !== undefined && !catalog?.role(admin.user);
+      if (catalog && !needsAdmin) return catalog;
+      const writer = new CatalogWriter(txn, ks, version);
+      if (!catalog) {
+        for (const name of INITIAL_DATABASES) {
+          const dbId = await writer.allocateId();
+          writer.putDescriptor({ kind: 'database', id: dbId, name });
+          writer.putDescriptor({ kind: 'schema', id: await writer.allocateId(), name: 'public', databaseId: dbId });
+        }
+      }
+      if (admin && needsAdmin) {
+        const role: RoleDescriptor = { name: admin.user, scramVerifier: hashPassword(admin.password), canLogin: true, superuser: true };
+        writer.putRole(role);
+      }
+      return null;
+    });
+    if (result) return result;
+    const { result: loaded } = await runTransaction(kv, (txn) => loadCatalog(txn, ks));
+    return loaded;
+  } catch (err) {
+    throw sqlErrorOf(err);
+  }
+}

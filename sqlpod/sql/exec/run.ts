@@ -1,0 +1,298 @@
+// Runs a plan as a pipeline of batches: leaves read KV a page at a time,
+// the operators above work a batch at a time with synchronous expressions.
+import { keyNext } from '../../../shared/keys/index.js';
+import type { Keyspace } from '../catalog/keyspace.js';
+import type { TableDescriptor } from '../catalog/descriptors.js';
+import { PRIMARY_INDEX_ID } from '../catalog/descriptors.js';
+import { SQLSTATE, SqlError } from '../errors.js';
+import { compile, type EvalContext, type Expr, type Row } from '../plan/expr.js';
+import type { PlanNode, SortKey } from '../plan/plan.js';
+import { RowCodec } from '../rows/codec.js';
+import type { SqlTxn } from '../txn.js';
+import { KeyWriter, compare, encodeKey, type Datum, type SqlType } from '../types/index.js';
+import { accessKeys } from './spans.js';
+
+/** Rows per KV page of a scan. */
+export const SCAN_PAGE = 1000;
+
+/** Sequence values a statement draws; reserved (with I/O) before the expressions that use them run. */
+export interface SequenceReservations {
+  reserve(sequenceId: number, count: number): Promise<void>;
+}
+
+export interface ExecContext {
+  readonly txn: SqlTxn;
+  readonly sequences: SequenceReservations;
+  readonly ks: Keyspace;
+  readonly eval: EvalContext;
+  /** Throws 57014 when the statement was cancelled. */
+  readonly checkCancel: () => void;
+}
+
+export type Batches = AsyncGenerator<Row[], void, undefined>;
+
+const codecs = new WeakMap<TableDescriptor, RowCodec>();
+
+export function codecFor(ks: Keyspace, table: TableDescriptor): RowCodec {
+  let codec = codecs.get(table);
+  if (!codec) {
+    codec = new RowCodec(ks, table);
+    codecs.set(table, codec);
+  }
+  return codec;
+}
+
+export async function* run(node: PlanNode, ctx: ExecContext): Batches {
+  switch (node.kind) {
+    case 'values': {
+      for (const [id, n] of sequenceUses(node.rows.flat())) await ctx.sequences.reserve(id, n);
+      const rows = node.rows.map((exprs) => {
+        const compiled = exprs.map(compile);
+        return compiled.map((c) => c([], ctx.eval));
+      });
+      yield rows;
+      return;
+    }
+    case 'scan':
+      yield* scan(node.table, node.access, ctx);
+      return;
+    case 'filter': {
+      const predicate = compile(node.predicate);
+      for await (const batch of run(node.input, ctx)) {
+        const kept = batch.filter((row) => predicate(row, ctx.eval) === true);
+        if (kept.length) yield kept;
+      }
+      return;
+    }
+    case 'project': {
+      const exprs = node.exprs.map(compile);
+      const uses = sequenceUses(node.exprs);
+      for await (const batch of run(node.input, ctx)) {
+        for (const [id, n] of uses) await ctx.sequences.reserve(id, n * batch.length);
+        yield batch.map((row) => exprs.map((e) => e(row, ctx.eval)));
+      }
+      return;
+    }
+    case 'aggregate':
+      yield* aggregate(node, ctx);
+      return;
+    case 'sort': {
+      const rows: Row[] = [];
+      for await (const batch of run(node.input, ctx)) {
+        ctx.checkCancel();
+        rows.push(...batch);
+      }
+      rows.sort(comparator(node.keys));
+      yield* chunks(rows);
+      return;
+    }
+    case 'distinct': {
+      const seen = new Set<string>();
+      const types = node.types;
+      for await (const batch of run(node.input, ctx)) {
+        const kept = batch.filter((row) => {
+          const id = rowKey(row, types, node.width);
+          if (seen.has(id)) return false;
+          seen.add(id);
+          return true;
+        });
+        if (kept.length) yield kept;
+      }
+      return;
+    }
+    case 'limit': {
+      const limit = node.limit ? count(compile(node.limit)([], ctx.eval), 'LIMIT') : null;
+      let skip = node.offset ? count(compile(node.offset)([], ctx.eval), 'OFFSET') : 0;
+      let left = limit ?? Infinity;
+      if (left === 0) return;
+      for await (const batch of run(node.input, ctx)) {
+        let rows = batch;
+        if (skip > 0) {
+          const dropped = Math.min(skip, rows.length);
+          rows = rows.slice(dropped);
+          skip -= dropped;
+        }
+        if (rows.length > left) rows = rows.slice(0, left);
+        left -= rows.length;
+        if (rows.length) yield rows;
+        if (left <= 0) return;
+      }
+      return;
+    }
+    case 'trim':
+      for await (const batch of run(node.input, ctx)) yield batch.map((row) => row.slice(0, node.width));
+      return;
+    case 'union':
+      for (const input of node.inputs) yield* run(input, ctx);
+      return;
+    case 'setop': {
+      const right = new Map<string, number>();
+      for await (const batch of run(node.right, ctx)) {
+        for (const row of batch) {
+          const id = rowKey(row, node.types, node.types.length);
+          right.set(id, (right.get(id) ?? 0) + 1);
+        }
+      }
+      const emitted = new Set<string>();
+      for await (const batch of run(node.left, ctx)) {
+        const out: Row[] = [];
+        for (const row of batch) {
+          const id = rowKey(row, node.types, node.types.length);
+          const n = right.get(id) ?? 0;
+          if (node.all) {
+            if ((node.op === 'intersect') === n > 0) out.push(row);
+            if (n > 0) right.set(id, n - 1);
+          } else if ((node.op === 'intersect') === n > 0 && !emitted.has(id)) {
+            emitted.add(id);
+            out.push(row);
+          }
+        }
+        if (out.length) yield out;
+      }
+      return;
+    }
+  }
+}
+
+/** Reads a table's rows through the access path, a page at a time. */
+async function* scan(table: TableDescriptor, access: Parameters<typeof accessKeys>[1], ctx: ExecContext): Batches {
+  const codec = codecFor(ctx.ks, table);
+  const keys = accessKeys(codec, access, ctx.eval);
+  const primary = access.index.id === PRIMARY_INDEX_ID;
+  if (keys.kind === 'points') {
+    if (keys.keys.length === 0) return;
+    const values = await ctx.txn.getMany(keys.keys);
+    if (primary) {
+      const rows: Row[] = [];
+      values.forEach((v, i) => v && rows.push(codec.decodeRow(keys.keys[i] as Buffer, v)));
+      if (rows.length) yield rows;
+      return;
+    }
+    const entries = values.flatMap((v, i) => (v ? [{ key: keys.keys[i] as Buffer, value: v }] : []));
+    const rows = await lookupRows(codec, access.index, entries, ctx);
+    if (rows.length) yield rows;
+    return;
+  }
+  for (const span of keys.spans) {
+    let rest = span;
+    for (;;) {
+      ctx.checkCancel();
+      const page = await ctx.txn.scan(rest, SCAN_PAGE);
+      if (page.length === 0) break;
+      const rows = primary ? page.map((kv) => codec.decodeRow(kv.key, kv.value)) : await lookupRows(codec, access.index, page, ctx);
+      if (rows.length) yield rows;
+      if (page.length < SCAN_PAGE) break;
+      const last = page[page.length - 1];
+      if (!last) break;
+      rest = { startKey: keyNext(last.key), endKey: rest.endKey };
+    }
+  }
+}
+
+/** Index entries → the rows they point at, in index order. */
+async function lookupRows(codec: RowCodec, index: Parameters<RowCodec['primaryKeyOf']>[0], entries: readonly { key: Buffer; value: Buffer }[], ctx: ExecContext): Promise<Row[]> {
+  if (entries.length === 0) return [];
+  const pks = entries.map((e) => codec.primaryKeyOf(index, e));
+  const values = await ctx.txn.getMany(pks);
+  const rows: Row[] = [];
+  values.forEach((v, i) => v && rows.push(codec.decodeRow(pks[i] as Buffer, v)));
+  return rows;
+}
+
+async function* aggregate(node: Extract<PlanNode, { kind: 'aggregate' }>, ctx: ExecContext): Batches {
+  const keys = node.keys.map(compile);
+  const keyTypes = node.keys.map((k) => k.type);
+  const args = node.aggregates.map((a) => a.args.map(compile));
+  const groups = new Map<string, { key: Datum[]; states: ReturnType<(typeof node.aggregates)[number]['resolved']['create']>[] }>();
+  const newGroup = (key: Datum[]) => ({ key, states: node.aggregates.map((a) => a.resolved.create()) });
+  if (keys.length === 0) groups.set('', newGroup([]));
+  for await (const batch of run(node.input, ctx)) {
+    ctx.checkCancel();
+    for (const row of batch) {
+      const key = keys.map((k) => k(row, ctx.eval));
+      const id = keys.length === 0 ? '' : rowKey(key, keyTypes, key.length);
+      let group = groups.get(id);
+      if (!group) {
+        group = newGroup(key);
+        groups.set(id, group);
+      }
+      group.states.forEach((s, i) => s.add((args[i] ?? []).map((a) => a(row, ctx.eval))));
+    }
+  }
+  yield* chunks([...groups.values()].map((g) => [...g.key, ...g.states.map((s) => s.result())]));
+}
+
+/** How many values each sequence gives per evaluation of these expressions (nextval calls). */
+export function sequenceUses(exprs: readonly Expr[]): Map<number, number> {
+  const uses = new Map<number, number>();
+  const visit = (e: Expr): void => {
+    if (e.kind === 'call' && e.sequence !== undefined) uses.set(e.sequence, (uses.get(e.sequence) ?? 0) + 1);
+    for (const child of childrenOf(e)) visit(child);
+  };
+  exprs.forEach(visit);
+  return uses;
+}
+
+function childrenOf(e: Expr): readonly Expr[] {
+  switch (e.kind) {
+    case 'call':
+    case 'and':
+    case 'or':
+    case 'coalesce':
+    case 'minmax':
+      return e.args;
+    case 'not':
+    case 'isNull':
+    case 'isBool':
+      return [e.arg];
+    case 'case':
+      return [...e.whens.flat(), e.otherwise];
+    case 'distinct':
+      return [e.left, e.right];
+    case 'inList':
+      return [e.arg, ...e.list];
+    case 'subqueryIn':
+      return [e.arg];
+    default:
+      return [];
+  }
+}
+
+/** A string that is equal for rows PostgreSQL considers not distinct (NULLs equal, 1.0 = 1.00). */
+export function rowKey(row: readonly Datum[], types: readonly SqlType[], width: number): string {
+  const w = new KeyWriter();
+  for (let i = 0; i < width; i++) encodeKey(types[i] as SqlType, row[i] ?? null, false, w);
+  return w.finish().toString('latin1');
+}
+
+function comparator(keys: readonly SortKey[]): (a: Row, b: Row) => number {
+  return (a, b) => {
+    for (const k of keys) {
+      const x = a[k.slot] ?? null;
+      const y = b[k.slot] ?? null;
+      let c: number;
+      if (x === null || y === null) {
+        if (x === y) continue;
+        c = (x === null) === k.nullsFirst ? -1 : 1;
+        if (c !== 0) return c;
+        continue;
+      }
+      c = compare(k.type, x, y);
+      if (c !== 0) return k.descending ? -c : c;
+    }
+    return 0;
+  };
+}
+
+function count(v: Datum, clause: 'LIMIT' | 'OFFSET'): number {
+  if (v === null) return clause === 'LIMIT' ? Infinity : 0;
+  const n = Number(v);
+  if (n < 0) {
+    throw new SqlError(clause === 'LIMIT' ? SQLSTATE.INVALID_ROW_COUNT_IN_LIMIT_CLAUSE : SQLSTATE.INVALID_ROW_COUNT_IN_RESULT_OFFSET_CLAUSE, `${clause} must not be negative`);
+  }
+  return n;
+}
+
+function* chunks(rows: Row[]): Generator<Row[]> {
+  for (let i = 0; i < rows.length; i += SCAN_PAGE) yield rows.slice(i, i + SCAN_PAGE);
+}

@@ -1,0 +1,631 @@
+// From parse tree to typed expression: name resolution, PostgreSQL's literal
+// typing and operator/function resolution (via ../types), coercions, and the
+// grouping rules of aggregate queries.
+import type { Node } from '@pgsql/types';
+import { SQLSTATE, SqlError } from '../errors.js';
+import {
+  T,
+  castDatum,
+  findCast,
+  formatType,
+  parseText,
+  resolveAggregate,
+  resolveFunction,
+  resolveOperator,
+  typeFromName,
+  type Datum,
+  type ResolvedAggregate,
+  type SqlType,
+} from '../types/index.js';
+import type { Expr } from './expr.js';
+import type { Scope } from './scope.js';
+
+export interface SessionInfo {
+  readonly user: string;
+  readonly database: string;
+  readonly searchPath: readonly string[];
+  readonly timeZone: string;
+  readonly serverVersion: string;
+}
+
+/** Types of $n parameters: given by the client, or inferred from their first use. */
+export class ParamTypes {
+  private readonly types: (SqlType | null)[];
+
+  constructor(declared: readonly (SqlType | null)[]) {
+    this.types = [...declared];
+  }
+
+  get(index: number): SqlType | null {
+    return this.types[index] ?? null;
+  }
+
+  set(index: number, type: SqlType): void {
+    while (this.types.length <= index) this.types.push(null);
+    this.types[index] = type;
+  }
+
+  /** Final types; a parameter nothing constrained is text, as in PostgreSQL. */
+  resolved(): SqlType[] {
+    return this.types.map((t) => (t === null || t.oid === T.unknown.oid ? T.text : t));
+  }
+}
+
+export interface AggregateCall {
+  readonly resolved: ResolvedAggregate;
+  readonly args: readonly Expr[];
+  readonly fingerprint: string;
+}
+
+/** Collects the aggregates and group keys of a query; the post-aggregation row is [keys…, aggregates…]. */
+export class Grouping {
+  readonly keys: { readonly fingerprint: string; readonly expr: Expr }[] = [];
+  readonly aggregates: AggregateCall[] = [];
+}
+
+/** Analyzes subqueries for the expression analyzer (supplied by the statement planner). */
+export interface SubqueryPlanner {
+  /** Plans a subquery, returns its id and output column types. */
+  plan(select: Node, outer: Scope, location: number | undefined): { id: number; columns: readonly SqlType[] };
+}
+
+export interface ExprContext {
+  readonly scope: Scope;
+  readonly params: ParamTypes;
+  readonly session: SessionInfo;
+  /** Converts a parser location (byte offset in the query) to a 1-based statement position. */
+  readonly position: (location: number | undefined) => number | undefined;
+  /** Set while analyzing expressions evaluated after aggregation (target list, HAVING, ORDER BY). */
+  readonly grouping: Grouping | null;
+  /** Where aggregates are not allowed, the clause name for the message (e.g. 'WHERE'). */
+  readonly noAggregates?: string;
+  readonly subqueries?: SubqueryPlanner;
+  /** Finds a sequence by (possibly qualified) name for nextval; undefined when absent. */
+  readonly sequenceNamed?: (name: string) => number | undefined;
+}
+
+const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'string_agg']);
+
+export function isAggregateCall(node: Node): boolean {
+  if (!('FuncCall' in node)) return false;
+  const f = node.FuncCall;
+  return f.over === undefined && AGGREGATES.has(lastName(f.funcname).toLowerCase());
+}
+
+/** True when the tree has an aggregate call outside subqueries. */
+export function containsAggregate(node: Node | undefined): boolean {
+  if (node === undefined) return false;
+  if (isAggregateCall(node)) return true;
+  if ('SubLink' in node) return false;
+  return childNodes(node).some(containsAggregate);
+}
+
+/** The identity of a sub-expression for GROUP BY matching: its tree without source positions. */
+export function fingerprint(node: Node): string {
+  return JSON.stringify(node, (key, value: unknown) => (key === 'location' ? undefined : value));
+}
+
+export function analyzeExpr(node: Node, ctx: ExprContext): Expr {
+  if (ctx.grouping) {
+    const fp = fingerprint(node);
+    const key = ctx.grouping.keys.findIndex((k) => k.fingerprint === fp);
+    if (key >= 0) return { kind: 'column', type: ctx.grouping.keys[key]?.expr.type ?? T.unknown, slot: key };
+    if (isAggregateCall(node) && 'FuncCall' in node) return analyzeAggregate(node.FuncCall, fp, ctx, ctx.grouping);
+  } else if (isAggregateCall(node) && 'FuncCall' in node) {
+    const where = ctx.noAggregates ?? 'this context';
+    throw new SqlError(SQLSTATE.GROUPING_ERROR, `aggregate functions are not allowed in ${where}`, at(ctx, node.FuncCall.location));
+  }
+
+  if ('A_Const' in node) return analyzeConst(node.A_Const, ctx);
+  if ('ColumnRef' in node) return analyzeColumnRef(node.ColumnRef.fields ?? [], node.ColumnRef.location, ctx);
+  if ('ParamRef' in node) {
+    const index = (node.ParamRef.number ?? 0) - 1;
+    if (index < 0) throw new SqlError(SQLSTATE.UNDEFINED_PARAMETER, 'there is no parameter $0', at(ctx, node.ParamRef.location));
+    return { kind: 'param', type: ctx.params.get(index) ?? T.unknown, index };
+  }
+  if ('TypeCast' in node) {
+    const tc = node.TypeCast;
+    const target = typeOf(tc.typeName, ctx);
+    const arg = analyzeExpr(required(tc.arg), ctx);
+    return coerce(arg, target, 'explicit', ctx, tc.location);
+  }
+  if ('A_Expr' in node) return analyzeAExpr(node.A_Expr, ctx);
+  if ('BoolExpr' in node) {
+    const b = node.BoolExpr;
+    const args = (b.args ?? []).map((a) => coerceToBool(analyzeExpr(a, ctx), ctx, locationOf(a), b.boolop === 'NOT_EXPR' ? 'NOT' : b.boolop === 'AND_EXPR' ? 'AND' : 'OR'));
+    if (b.boolop === 'NOT_EXPR') return { kind: 'not', type: T.bool, arg: required(args[0]) };
+    return { kind: b.boolop === 'AND_EXPR' ? 'and' : 'or', type: T.bool, args };
+  }
+  if ('NullTest' in node) {
+    const arg = analyzeExpr(required(node.NullTest.arg), ctx);
+    return { kind: 'isNull', type: T.bool, arg: settleUnknown(arg, ctx), negated: node.NullTest.nulltesttype === 'IS_NOT_NULL' };
+  }
+  if ('BooleanTest' in node) {
+    const arg = coerceToBool(analyzeExpr(required(node.BooleanTest.arg), ctx), ctx, node.BooleanTest.location, 'IS');
+    const t = node.BooleanTest.booltesttype ?? 'IS_TRUE';
+    const test = t.includes('TRUE') ? 'true' : t.includes('FALSE') ? 'false' : 'unknown';
+    return { kind: 'isBool', type: T.bool, arg, test, negated: t.startsWith('IS_NOT') };
+  }
+  if ('CaseExpr' in node) return analyzeCase(node.CaseExpr, ctx);
+  if ('CoalesceExpr' in node) {
+    const args = (node.CoalesceExpr.args ?? []).map((a) => analyzeExpr(a, ctx));
+    const type = commonType(args, 'COALESCE', ctx, node.CoalesceExpr.location);
+    return { kind: 'coalesce', type, args: args.map((a) => coerce(a, type, 'implicit', ctx, node.CoalesceExpr.location)) };
+  }
+  if ('MinMaxExpr' in node) {
+    const m = node.MinMaxExpr;
+    const greatest = m.op === 'IS_GREATEST';
+    const args = (m.args ?? []).map((a) => analyzeExpr(a, ctx));
+    const type = commonType(args, greatest ? 'GREATEST' : 'LEAST', ctx, m.location);
+    return { kind: 'minmax', type, greatest, args: args.map((a) => coerce(a, type, 'implicit', ctx, m.location)) };
+  }
+  if ('FuncCall' in node) return analyzeFuncCall(node.FuncCall, ctx);
+  if ('SQLValueFunction' in node) return analyzeValueFunction(node.SQLValueFunction.op ?? '', ctx, node.SQLValueFunction.location);
+  if ('SubLink' in node) return analyzeSubLink(node.SubLink, ctx);
+  throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `expression type ${Object.keys(node)[0] ?? '?'} is not supported`, at(ctx, locationOf(node)));
+}
+
+function analyzeConst(c: { ival?: { ival?: number }; fval?: { fval?: string }; sval?: { sval?: string }; boolval?: { boolval?: boolean }; bsval?: unknown; isnull?: boolean; location?: number }, ctx: ExprContext): Expr {
+  if (c.isnull) return { kind: 'const', type: T.unknown, value: null };
+  if (c.ival !== undefined) return { kind: 'const', type: T.int4, value: c.ival.ival ?? 0 };
+  if (c.fval !== undefined) {
+    const text = c.fval.fval ?? '0';
+    // An integer too wide for int4 is int8 if it fits, else numeric (PG's make_const).
+    if (/^-?\d+$/.test(text)) {
+      const big = BigInt(text);
+      if (big >= -(2n ** 63n) && big < 2n ** 63n) return { kind: 'const', type: T.int8, value: big };
+    }
+    return { kind: 'const', type: T.numeric, value: parseText(T.numeric, text) };
+  }
+  if (c.sval !== undefined) return { kind: 'const', type: T.unknown, value: c.sval.sval ?? '', ...(c.location === undefined ? {} : { location: c.location }) };
+  if (c.boolval !== undefined) return { kind: 'const', type: T.bool, value: c.boolval.boolval ?? false };
+  throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'bit string literals are not supported', at(ctx, c.location));
+}
+
+function analyzeColumnRef(fields: readonly Node[], location: number | undefined, ctx: ExprContext): Expr {
+  const names = fields.map((f) => ('String' in f ? (f.String.sval ?? '') : '*'));
+  if (names.includes('*')) {
+    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, '* is only allowed in a select list', at(ctx, location));
+  }
+  const col = ctx.scope.resolve(names, ctx.position(location));
+  if (col) {
+    if (ctx.grouping) {
+      const qualified = col.table ? `${col.table}.${col.name}` : col.name;
+      throw new SqlError(SQLSTATE.GROUPING_ERROR, `column "${qualified}" must appear in the GROUP BY clause or be used in an aggregate function`, at(ctx, location));
+    }
+    return { kind: 'column', type: col.type, slot: col.slot };
+  }
+  if (ctx.scope.outer?.resolve(names, ctx.position(location))) {
+    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'correlated subqueries are not supported yet', at(ctx, location));
+  }
+  throw new SqlError(SQLSTATE.UNDEFINED_COLUMN, `column "${names.join('.')}" does not exist`, at(ctx, location));
+}
+
+type AExpr = Extract<Node, { A_Expr: unknown }>['A_Expr'];
+
+function analyzeAExpr(a: AExpr, ctx: ExprContext): Expr {
+  const op = lastName(a.name);
+  const loc = a.location;
+  switch (a.kind) {
+    case 'AEXPR_OP':
+    case 'AEXPR_LIKE':
+    case 'AEXPR_ILIKE': {
+      const right = analyzeExpr(required(a.rexpr), ctx);
+      const left = a.lexpr ? analyzeExpr(a.lexpr, ctx) : null;
+      return applyOperator(op, left, right, ctx, loc);
+    }
+    case 'AEXPR_DISTINCT':
+    case 'AEXPR_NOT_DISTINCT': {
+      const left = analyzeExpr(required(a.lexpr), ctx);
+      const right = analyzeExpr(required(a.rexpr), ctx);
+      const eq = resolveBinary('=', left, right, ctx, loc);
+      return { kind: 'distinct', type: T.bool, left: eq.left, right: eq.right, equal: eq.fn, negated: a.kind === 'AEXPR_NOT_DISTINCT' };
+    }
+    case 'AEXPR_NULLIF': {
+      const left = analyzeExpr(required(a.lexpr), ctx);
+      const right = analyzeExpr(required(a.rexpr), ctx);
+      const eq = resolveBinary('=', left, right, ctx, loc);
+      const cond: Expr = { kind: 'call', type: T.bool, args: [eq.left, eq.right], strict: true, volatile: false, fn: ([x, y], c) => eq.fn(x ?? null, y ?? null, c) };
+      return { kind: 'case', type: left.type.oid === T.unknown.oid ? T.text : left.type, whens: [[cond, { kind: 'const', type: left.type, value: null }]], otherwise: settleUnknown(left, ctx) };
+    }
+    case 'AEXPR_IN': {
+      const arg = analyzeExpr(required(a.lexpr), ctx);
+      const list = listItems(a.rexpr).map((n) => analyzeExpr(n, ctx));
+      const type = commonType([arg, ...list], 'IN', ctx, loc);
+      const left = coerce(arg, type, 'implicit', ctx, loc);
+      const eq = resolveOperator('=', type, type);
+      return {
+        kind: 'inList',
+        type: T.bool,
+        arg: left,
+        list: list.map((e) => coerce(e, type, 'implicit', ctx, loc)),
+        equal: eq.fn,
+        negated: op === '<>',
+      };
+    }
+    case 'AEXPR_BETWEEN':
+    case 'AEXPR_NOT_BETWEEN':
+    case 'AEXPR_BETWEEN_SYM':
+    case 'AEXPR_NOT_BETWEEN_SYM': {
+      const [lowNode, highNode] = listItems(a.rexpr);
+      const arg = analyzeExpr(required(a.lexpr), ctx);
+      const low = analyzeExpr(required(lowNode), ctx);
+      const high = analyzeExpr(required(highNode), ctx);
+      const ge = applyOperator('>=', arg, low, ctx, loc);
+      const le = applyOperator('<=', arg, high, ctx, loc);
+      let test: Expr = { kind: 'and', type: T.bool, args: [ge, le] };
+      if (a.kind.endsWith('_SYM')) {
+        const ge2 = applyOperator('>=', arg, high, ctx, loc);
+        const le2 = applyOperator('<=', arg, low, ctx, loc);
+        test = { kind: 'or', type: T.bool, args: [test, { kind: 'and', type: T.bool, args: [ge2, le2] }] };
+      }
+      return a.kind.includes('NOT') ? { kind: 'not', type: T.bool, arg: test } : test;
+    }
+    default:
+      throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `operator form ${a.kind ?? '?'} is not supported`, at(ctx, loc));
+  }
+}
+
+/** Resolves and applies a binary or prefix operator, casting operands as the operator requires. */
+export function applyOperator(op: string, left: Expr | null, right: Expr, ctx: ExprContext, location: number | undefined): Expr {
+  if (left === null) {
+    const r = withPosition(() => resolveOperator(op, null, right.type), ctx, location);
+    const arg = coerce(right, r.right, 'implicit', ctx, location);
+    const fn = r.fn;
+    return { kind: 'call', type: r.result, args: [arg], strict: true, volatile: false, fn: ([x], c) => fn(null, x ?? null, c) };
+  }
+  const r = resolveBinary(op, left, right, ctx, location);
+  const fn = r.fn;
+  return { kind: 'call', type: r.result, op, args: [r.left, r.right], strict: true, volatile: false, fn: ([x, y], c) => fn(x ?? null, y ?? null, c) };
+}
+
+function resolveBinary(op: string, left: Expr, right: Expr, ctx: ExprContext, location: number | undefined) {
+  const r = withPosition(() => resolveOperator(op, left.type, right.type), ctx, location);
+  return {
+    result: r.result,
+    left: coerce(left, r.left ?? left.type, 'implicit', ctx, location),
+    right: coerce(right, r.right, 'implicit', ctx, location),
+    fn: r.fn,
+  };
+}
+
+type CaseNode = Extract<Node, { CaseExpr: unknown }>['CaseExpr'];
+
+function analyzeCase(c: CaseNode, ctx: ExprContext): Expr {
+  const operand = c.arg ? analyzeExpr(c.arg, ctx) : null;
+  const whens: [Expr, Expr][] = [];
+  const results: Expr[] = [];
+  for (const w of c.args ?? []) {
+    if (!('CaseWhen' in w)) continue;
+    const condNode = required(w.CaseWhen.expr);
+    const cond = operand
+      ? applyOperator('=', operand, analyzeExpr(condNode, ctx), ctx, w.CaseWhen.location)
+      : coerceToBool(analyzeExpr(condNode, ctx), ctx, locationOf(condNode), 'CASE/WHEN');
+    const result = analyzeExpr(required(w.CaseWhen.result), ctx);
+    whens.push([cond, result]);
+    results.push(result);
+  }
+  const otherwise: Expr = c.defresult ? analyzeExpr(c.defresult, ctx) : { kind: 'const', type: T.unknown, value: null };
+  const type = commonType([...results, otherwise], 'CASE', ctx, c.location);
+  return {
+    kind: 'case',
+    type,
+    whens: whens.map(([cond, r]) => [cond, coerce(r, type, 'implicit', ctx, c.location)] as const),
+    otherwise: coerce(otherwise, type, 'implicit', ctx, c.location),
+  };
+}
+
+type FuncCallNode = Extract<Node, { FuncCall: unknown }>['FuncCall'];
+
+function analyzeFuncCall(f: FuncCallNode, ctx: ExprContext): Expr {
+  const name = lastName(f.funcname).toLowerCase();
+  const loc = f.location;
+  if (f.over) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'window functions are not supported yet', at(ctx, loc));
+  const args = (f.args ?? []).map((a) => analyzeExpr(a, ctx));
+  const session = sessionFunction(name, args, ctx);
+  if (session) return session;
+  if (name === 'unique_rowid' && args.length === 0) {
+    return { kind: 'call', type: T.int8, args: [], strict: false, volatile: true, fn: (_a, c) => c.uniqueRowId() };
+  }
+  if (name === 'nextval' && args.length === 1) return nextval(args[0] as Expr, ctx, loc);
+  const r = withPosition(() => resolveFunction(name, args.map((a) => a.type)), ctx, loc);
+  return {
+    kind: 'call',
+    type: r.result,
+    args: args.map((a, i) => coerce(a, r.args[i] ?? a.type, 'implicit', ctx, loc)),
+    strict: r.strict,
+    volatile: r.volatile,
+    fn: r.fn,
+  };
+}
+
+function nextval(arg: Expr, ctx: ExprContext, location: number | undefined): Expr {
+  if (arg.kind !== 'const' || typeof arg.value !== 'string') {
+    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'nextval needs the sequence name as a literal', at(ctx, location));
+  }
+  const name = arg.value;
+  const id = ctx.sequenceNamed?.(name);
+  if (id === undefined) throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `relation "${name}" does not exist`, at(ctx, location));
+  return { kind: 'call', type: T.int8, args: [], strict: false, volatile: true, sequence: id, fn: (_a, c) => c.sequences.next(id) };
+}
+
+function analyzeAggregate(f: FuncCallNode, fp: string, ctx: ExprContext, grouping: Grouping): Expr {
+  const existing = grouping.aggregates.findIndex((a) => a.fingerprint === fp);
+  if (existing >= 0) {
+    return { kind: 'column', type: grouping.aggregates[existing]?.resolved.result ?? T.unknown, slot: grouping.keys.length + existing };
+  }
+  const name = lastName(f.funcname).toLowerCase();
+  const inner: ExprContext = { ...ctx, grouping: null, noAggregates: 'aggregate function calls' };
+  const args = f.agg_star ? [] : (f.args ?? []).map((a) => settleUnknown(analyzeExpr(a, inner), inner));
+  if (f.agg_order?.length || f.agg_filter) {
+    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'ORDER BY and FILTER in aggregates are not supported yet', at(ctx, f.location));
+  }
+  const resolved = withPosition(() => resolveAggregate(name, args.map((a) => a.type), f.agg_distinct ?? false), ctx, f.location);
+  grouping.aggregates.push({ resolved, args: args.map((a, i) => coerce(a, resolved.args[i] ?? a.type, 'implicit', inner, f.location)), fingerprint: fp });
+  return { kind: 'column', type: resolved.result, slot: grouping.keys.length + grouping.aggregates.length - 1 };
+}
+
+/** Functions whose value comes from the session, not from their arguments. */
+function sessionFunction(name: string, args: readonly Expr[], ctx: ExprContext): Expr | undefined {
+  const text = (value: string): Expr => ({ kind: 'const', type: T.text, value });
+  if (args.length > 0 && name !== 'pg_typeof') return undefined;
+  switch (name) {
+    case 'version':
+      return text(`PostgreSQL ${ctx.session.serverVersion} (Shoal) on x86_64-pc-linux-gnu, 64-bit`);
+    case 'current_database':
+      return { kind: 'const', type: T.name, value: ctx.session.database };
+    case 'current_schema':
+      return { kind: 'const', type: T.name, value: ctx.session.searchPath[0] ?? null };
+    case 'current_user':
+    case 'session_user':
+      return { kind: 'const', type: T.name, value: ctx.session.user };
+    case 'pg_typeof': {
+      const arg = args[0];
+      if (!arg || args.length !== 1) return undefined;
+      return text(formatType(arg.type.oid === T.unknown.oid ? T.unknown : arg.type));
+    }
+    default:
+      return undefined;
+  }
+}
+
+function analyzeValueFunction(op: string, ctx: ExprContext, location: number | undefined): Expr {
+  switch (op) {
+    case 'SVFOP_CURRENT_USER':
+    case 'SVFOP_USER':
+    case 'SVFOP_SESSION_USER':
+    case 'SVFOP_CURRENT_ROLE':
+      return { kind: 'const', type: T.name, value: ctx.session.user };
+    case 'SVFOP_CURRENT_CATALOG':
+      return { kind: 'const', type: T.name, value: ctx.session.database };
+    case 'SVFOP_CURRENT_SCHEMA':
+      return { kind: 'const', type: T.name, value: ctx.session.searchPath[0] ?? null };
+    case 'SVFOP_CURRENT_TIMESTAMP':
+    case 'SVFOP_CURRENT_TIMESTAMP_N':
+      return { kind: 'call', type: T.timestamptz, args: [], strict: false, volatile: false, fn: (_a, c) => c.transactionTimestamp };
+    case 'SVFOP_LOCALTIMESTAMP':
+    case 'SVFOP_LOCALTIMESTAMP_N':
+    case 'SVFOP_CURRENT_DATE': {
+      const target = op === 'SVFOP_CURRENT_DATE' ? T.date : T.timestamp;
+      return { kind: 'call', type: target, args: [], strict: false, volatile: false, fn: (_a, c) => castDatum(c.transactionTimestamp, T.timestamptz, target, 'explicit', c) };
+    }
+    default:
+      throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `${op.replace('SVFOP_', '').toLowerCase()} is not supported`, at(ctx, location));
+  }
+}
+
+type SubLinkNode = Extract<Node, { SubLink: unknown }>['SubLink'];
+
+function analyzeSubLink(s: SubLinkNode, ctx: ExprContext): Expr {
+  if (!ctx.subqueries) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'subqueries are not allowed here', at(ctx, s.location));
+  const planned = ctx.subqueries.plan(required(s.subselect), ctx.scope, s.location);
+  const first = planned.columns[0] ?? T.unknown;
+  switch (s.subLinkType) {
+    case 'EXISTS_SUBLINK':
+      return { kind: 'subqueryExists', type: T.bool, id: planned.id };
+    case 'EXPR_SUBLINK':
+      if (planned.columns.length !== 1) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'subquery must return only one column', at(ctx, s.location));
+      return { kind: 'subqueryValue', type: first, id: planned.id };
+    case 'ANY_SUBLINK': {
+      const op = s.operName ? lastName(s.operName) : '=';
+      if (op !== '=') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `${op} ANY (subquery) is not supported yet`, at(ctx, s.location));
+      if (planned.columns.length !== 1) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'subquery has too many columns', at(ctx, s.location));
+      const arg = analyzeExpr(required(s.testexpr), ctx);
+      const eq = withPosition(() => resolveOperator('=', arg.type, first), ctx, s.location);
+      if (eq.right.oid !== first.oid) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'IN (subquery) needing a cast of the subquery column is not supported yet', at(ctx, s.location));
+      return { kind: 'subqueryIn', type: T.bool, id: planned.id, arg: coerce(arg, eq.left ?? arg.type, 'implicit', ctx, s.location), equal: eq.fn, negated: false };
+    }
+    default:
+      throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `subquery form ${s.subLinkType ?? '?'} is not supported yet`, at(ctx, s.location));
+  }
+}
+
+/** Casts an expression to a type, as the context allows; literals and $n of unknown type take it directly. */
+export function coerce(e: Expr, target: SqlType, context: 'implicit' | 'assignment' | 'explicit', ctx: ExprContext, location: number | undefined): Expr {
+  if (e.type.oid === target.oid && (e.type.typmod === target.typmod || target.typmod < 0 || context === 'implicit')) return e;
+  if (e.kind === 'param' && e.type.oid === T.unknown.oid) {
+    ctx.params.set(e.index, target);
+    return { ...e, type: target };
+  }
+  if (e.kind === 'const' && e.type.oid === T.unknown.oid) {
+    if (e.value === null) return { kind: 'const', type: target, value: null };
+    const base = target.typmod >= 0 ? baseOf(target) : target;
+    const value = withPosition(() => castDatum(parseText(base, literalText(e.value), typeContext(ctx)), base, target, context, typeContext(ctx)), ctx, e.location ?? location);
+    return { kind: 'const', type: target, value };
+  }
+  const how = findCast(e.type, target, context);
+  if (how === null) {
+    const message =
+      context === 'explicit'
+        ? `cannot cast type ${formatType(e.type)} to ${formatType(target)}`
+        : `argument of type ${formatType(e.type)} cannot be used as ${formatType(target)}`;
+    throw new SqlError(context === 'explicit' ? SQLSTATE.CANNOT_COERCE : SQLSTATE.DATATYPE_MISMATCH, message, at(ctx, location));
+  }
+  const from = e.type;
+  // Binary-compatible casts (varchar → text) only relabel, so a column stays a column for index selection.
+  if (how === 'exact' && target.typmod < 0) return { ...e, type: target };
+  if (e.kind === 'const') {
+    const value = withPosition(() => (e.value === null ? null : castDatum(e.value, from, target, context, typeContext(ctx))), ctx, location);
+    return { kind: 'const', type: target, value };
+  }
+  return { kind: 'call', type: target, args: [e], strict: true, volatile: false, fn: ([v], c) => castDatum(v ?? null, from, target, context, c) };
+}
+
+/** Assignment to a column: the message names the column, as PostgreSQL's does. */
+export function coerceForColumn(e: Expr, target: SqlType, column: string, ctx: ExprContext, location: number | undefined): Expr {
+  if (e.kind !== 'param' && !(e.kind === 'const' && e.type.oid === T.unknown.oid) && e.type.oid !== target.oid && findCast(e.type, target, 'assignment') === null) {
+    throw new SqlError(SQLSTATE.DATATYPE_MISMATCH, `column "${column}" is of type ${formatType(target)} but expression is of type ${formatType(e.type)}`, {
+      ...at(ctx, location),
+      hint: 'You will need to rewrite or cast the expression.',
+    });
+  }
+  return coerce(e, target, 'assignment', ctx, location);
+}
+
+export function coerceToBool(e: Expr, ctx: ExprContext, location: number | undefined, clause: string): Expr {
+  if (e.type.oid === T.bool.oid) return e;
+  if (e.type.oid === T.unknown.oid) return coerce(e, T.bool, 'implicit', ctx, location);
+  throw new SqlError(SQLSTATE.DATATYPE_MISMATCH, `argument of ${clause} must be type boolean, not type ${formatType(e.type)}`, at(ctx, location));
+}
+
+/** An expression whose type is still unknown (a bare literal) becomes text, as PG resolves it in output. */
+export function settleUnknown(e: Expr, ctx: ExprContext): Expr {
+  return e.type.oid === T.unknown.oid ? coerce(e, T.text, 'implicit', ctx, undefined) : e;
+}
+
+/** PostgreSQL's select_common_type for CASE, COALESCE, IN, UNION and VALUES. */
+export function commonType(exprs: readonly Expr[], construct: string, ctx: ExprContext, location: number | undefined): SqlType {
+  let candidate: SqlType | null = null;
+  for (const e of exprs) {
+    if (e.type.oid === T.unknown.oid) continue;
+    if (candidate === null || candidate.oid === e.type.oid) {
+      candidate ??= e.type;
+      continue;
+    }
+    if (findCast(e.type, candidate, 'implicit') !== null && !(isPreferredOver(e.type, candidate) && findCast(candidate, e.type, 'implicit') !== null)) continue;
+    if (findCast(candidate, e.type, 'implicit') !== null) {
+      candidate = e.type;
+      continue;
+    }
+    throw new SqlError(SQLSTATE.DATATYPE_MISMATCH, `${construct} types ${formatType(candidate)} and ${formatType(e.type)} cannot be matched`, at(ctx, location));
+  }
+  return candidate === null ? T.text : { ...candidate, typmod: -1 };
+}
+
+function isPreferredOver(a: SqlType, b: SqlType): boolean {
+  return Boolean(a.preferred) && !b.preferred;
+}
+
+/** Literals are read in the session's time zone; 'now' is the statement's planning time. */
+function typeContext(ctx: ExprContext): { timeZone: string; now: bigint } {
+  return { timeZone: ctx.session.timeZone, now: BigInt(Date.now() - Date.UTC(2000, 0, 1)) * 1000n };
+}
+
+/** An unknown-typed literal always holds its source text. */
+function literalText(v: Datum): string {
+  if (typeof v !== 'string') throw new SqlError(SQLSTATE.INTERNAL_ERROR, 'unknown literal without text');
+  return v;
+}
+
+function baseOf(t: SqlType): SqlType {
+  return { ...t, typmod: -1 };
+}
+
+export function typeOf(typeName: { names?: Node[]; typmods?: Node[]; arrayBounds?: Node[]; location?: number } | undefined, ctx: { position: (l: number | undefined) => number | undefined }): SqlType {
+  const names = (typeName?.names ?? []).map((n) => ('String' in n ? (n.String.sval ?? '') : ''));
+  if (typeName?.arrayBounds?.length) {
+    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'array types are not supported yet', at(ctx, typeName.location));
+  }
+  const typmods = (typeName?.typmods ?? []).map((n) => {
+    if ('A_Const' in n && n.A_Const.ival !== undefined) return n.A_Const.ival.ival ?? 0;
+    throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'type modifiers must be simple constants or identifiers', at(ctx, typeName?.location));
+  });
+  return withPosition(() => typeFromName(names, typmods), ctx, typeName?.location);
+}
+
+/** Runs a resolution step and attaches the statement position to its SqlError. */
+export function withPosition<R>(work: () => R, ctx: { position: (l: number | undefined) => number | undefined }, location: number | undefined): R {
+  try {
+    return work();
+  } catch (err) {
+    if (err instanceof SqlError) throw err.at(ctx.position(location));
+    throw err;
+  }
+}
+
+export function at(ctx: { position: (l: number | undefined) => number | undefined }, location: number | undefined): { position?: number } {
+  const p = ctx.position(location);
+  return p === undefined ? {} : { position: p };
+}
+
+export function lastName(names: readonly Node[] | undefined): string {
+  const last = names?.[names.length - 1];
+  return last && 'String' in last ? (last.String.sval ?? '') : '';
+}
+
+export function required<N>(node: N | undefined): N {
+  if (node === undefined) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'incomplete expression');
+  return node;
+}
+
+function listItems(node: Node | undefined): Node[] {
+  if (node === undefined) return [];
+  if ('List' in node) return node.List.items ?? [];
+  return [node];
+}
+
+export function locationOf(node: Node | undefined): number | undefined {
+  if (!node) return undefined;
+  const inner: unknown = Object.values(node)[0];
+  if (typeof inner !== 'object' || inner === null || !('location' in inner)) return undefined;
+  return typeof inner.location === 'number' ? inner.location : undefined;
+}
+
+function childNodes(node: Node): Node[] {
+  const out: Node[] = [];
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const v of value) visit(v);
+    } else if (value && typeof value === 'object') {
+      const keys = Object.keys(value);
+      if (keys.length === 1 && /^[A-Z]/.test(keys[0] ?? '')) out.push(value as Node);
+      else for (const v of Object.values(value)) visit(v);
+    }
+  };
+  for (const v of Object.values(Object.values(node)[0] as object)) visit(v);
+  return out;
+}
+
+/** PostgreSQL's FigureColname: the column name a select-list expression gets without an alias. */
+export function figureColname(node: Node): string {
+  if ('ColumnRef' in node) {
+    const last = node.ColumnRef.fields?.[node.ColumnRef.fields.length - 1];
+    return last && 'String' in last ? (last.String.sval ?? '?column?') : '?column?';
+  }
+  if ('FuncCall' in node) return lastName(node.FuncCall.funcname);
+  if ('TypeCast' in node) {
+    const inner = node.TypeCast.arg ? figureColname(node.TypeCast.arg) : '?column?';
+    if (inner !== '?column?') return inner;
+    return lastName(node.TypeCast.typeName?.names);
+  }
+  if ('CaseExpr' in node) return 'case';
+  if ('CoalesceExpr' in node) return 'coalesce';
+  if ('MinMaxExpr' in node) return node.MinMaxExpr.op === 'IS_GREATEST' ? 'greatest' : 'least';
+  if ('A_Expr' in node && node.A_Expr.kind === 'AEXPR_NULLIF') return 'nullif';
+  if ('SubLink' in node) {
+    if (node.SubLink.subLinkType === 'EXISTS_SUBLINK') return 'exists';
+    const sub = node.SubLink.subselect;
+    if (node.SubLink.subLinkType === 'EXPR_SUBLINK' && sub && 'SelectStmt' in sub) {
+      const first = sub.SelectStmt.targetList?.[0];
+      if (first && 'ResTarget' in first) return first.ResTarget.name ?? (first.ResTarget.val ? figureColname(first.ResTarget.val) : '?column?');
+    }
+    return '?column?';
+  }
+  if ('SQLValueFunction' in node) {
+    const op = node.SQLValueFunction.op ?? '';
+    return op.replace('SVFOP_', '').replace(/_N$/, '').toLowerCase();
+  }
+  return '?column?';
+}
+
+export type { Datum };

@@ -1,0 +1,33 @@
+// What planning a statement needs to know, shared by the statement planners.
+import type { Node } from '@pgsql/types';
+import { findRelation, type Catalog, type NameContext } from '../catalog/catalog.js';
+import type { ParamTypes, SessionInfo } from './analyze-expr.js';
+import type { PlanNode } from './plan.js';
+
+export interface PlanContext {
+  readonly catalog: Catalog;
+  readonly names: NameContext;
+  readonly session: SessionInfo;
+  readonly params: ParamTypes;
+  /** Parser location (byte offset in the query string) → 1-based position in the statement. */
+  readonly position: (location: number | undefined) => number | undefined;
+  /** Subqueries of the statement, run before it; their index is their id. */
+  readonly subqueries: PlanNode[];
+}
+
+/** nextval's lookup: a sequence by name, in the search path or qualified. */
+export function sequenceLookup(ctx: Pick<PlanContext, 'catalog' | 'names'>): (name: string) => number | undefined {
+  return (name) => {
+    const parts = name.split('.');
+    const rel = findRelation(ctx.catalog, ctx.names, { schema: parts.length > 1 ? parts[parts.length - 2] : undefined, name: parts[parts.length - 1] ?? '' });
+    return rel?.kind === 'sequence' ? rel.id : undefined;
+  };
+}
+
+export function qualifiedName(rv: { catalogname?: string; schemaname?: string; relname?: string }) {
+  return { catalog: rv.catalogname, schema: rv.schemaname, name: rv.relname ?? '' };
+}
+
+export function stringsOf(nodes: readonly Node[] | undefined): string[] {
+  return (nodes ?? []).map((n) => ('String' in n ? (n.String.sval ?? '') : ''));
+}

@@ -1,0 +1,263 @@
+// Typed scalar expressions, produced by the analyzer and compiled into
+// closures once per plan: evaluation is synchronous and allocation-light,
+// because it runs per row. Anything that needs I/O (subqueries) is prepared
+// before evaluation starts.
+import { SQLSTATE, SqlError } from '../errors.js';
+import { compare, type Datum, type SqlType } from '../types/index.js';
+
+export interface EvalContext {
+  readonly params: readonly Datum[];
+  readonly timeZone: string;
+  readonly statementTimestamp: bigint;
+  readonly transactionTimestamp: bigint;
+  /** Results of the statement's subqueries, by subquery id. */
+  readonly subqueries: SubqueryResults;
+  readonly sequences: SequenceValues;
+  /** A new unique row id for tables without a primary key. */
+  readonly uniqueRowId: () => bigint;
+}
+
+export interface SequenceValues {
+  /** The next reserved value of a sequence; 0A000 when none was reserved. */
+  next(sequenceId: number): bigint;
+}
+
+export interface SubqueryResults {
+  /** The rows of an uncorrelated subquery, computed before the statement runs. */
+  rows(id: number): readonly (readonly Datum[])[];
+}
+
+export type Row = Datum[];
+
+export type Expr =
+  /** `location`: where a literal stands in the query, so a failed coercion can point at it. */
+  | { readonly kind: 'const'; readonly type: SqlType; readonly value: Datum; readonly location?: number }
+  | { readonly kind: 'param'; readonly type: SqlType; readonly index: number }
+  | { readonly kind: 'column'; readonly type: SqlType; readonly slot: number }
+  | {
+      readonly kind: 'call';
+      readonly type: SqlType;
+      /** The operator this call applies, when it is one (index selection looks for comparisons). */
+      readonly op?: string;
+      /** The sequence this call draws from (nextval): values are reserved before evaluation. */
+      readonly sequence?: number;
+      readonly args: readonly Expr[];
+      readonly strict: boolean;
+      readonly volatile: boolean;
+      readonly fn: (args: readonly Datum[], ctx: EvalContext) => Datum;
+    }
+  | { readonly kind: 'and' | 'or'; readonly type: SqlType; readonly args: readonly Expr[] }
+  | { readonly kind: 'not'; readonly type: SqlType; readonly arg: Expr }
+  | { readonly kind: 'isNull'; readonly type: SqlType; readonly arg: Expr; readonly negated: boolean }
+  | { readonly kind: 'isBool'; readonly type: SqlType; readonly arg: Expr; readonly test: 'true' | 'false' | 'unknown'; readonly negated: boolean }
+  | { readonly kind: 'case'; readonly type: SqlType; readonly whens: readonly (readonly [Expr, Expr])[]; readonly otherwise: Expr }
+  | { readonly kind: 'coalesce'; readonly type: SqlType; readonly args: readonly Expr[] }
+  | { readonly kind: 'minmax'; readonly type: SqlType; readonly args: readonly Expr[]; readonly greatest: boolean }
+  /** a IS [NOT] DISTINCT FROM b, with `equal` the resolved = operator. */
+  | { readonly kind: 'distinct'; readonly type: SqlType; readonly left: Expr; readonly right: Expr; readonly equal: (a: Datum, b: Datum) => Datum; readonly negated: boolean }
+  /** x [NOT] IN (list) with PG's NULL rules: `equal` is the resolved = operator. */
+  | { readonly kind: 'inList'; readonly type: SqlType; readonly arg: Expr; readonly list: readonly Expr[]; readonly equal: (a: Datum, b: Datum) => Datum; readonly negated: boolean }
+  /** Scalar subquery: its single value, NULL when empty, 21000 when more than one row. */
+  | { readonly kind: 'subqueryValue'; readonly type: SqlType; readonly id: number }
+  | { readonly kind: 'subqueryExists'; readonly type: SqlType; readonly id: number }
+  | { readonly kind: 'subqueryIn'; readonly type: SqlType; readonly id: number; readonly arg: Expr; readonly equal: (a: Datum, b: Datum) => Datum; readonly negated: boolean };
+
+export type Compiled = (row: Row, ctx: EvalContext) => Datum;
+
+/** Turns an expression tree into one closure. */
+export function compile(expr: Expr): Compiled {
+  switch (expr.kind) {
+    case 'const': {
+      const v = expr.value;
+      return () => v;
+    }
+    case 'param': {
+      const i = expr.index;
+      return (_row, ctx) => ctx.params[i] ?? null;
+    }
+    case 'column': {
+      const slot = expr.slot;
+      return (row) => row[slot] ?? null;
+    }
+    case 'call': {
+      const args = expr.args.map(compile);
+      const { fn, strict } = expr;
+      if (args.length === 1 && strict) {
+        const [a] = args as [Compiled];
+        return (row, ctx) => {
+          const v = a(row, ctx);
+          return v === null ? null : fn([v], ctx);
+        };
+      }
+      if (args.length === 2 && strict) {
+        const [a, b] = args as [Compiled, Compiled];
+        return (row, ctx) => {
+          const x = a(row, ctx);
+          if (x === null) return null;
+          const y = b(row, ctx);
+          return y === null ? null : fn([x, y], ctx);
+        };
+      }
+      return (row, ctx) => {
+        const values = args.map((a) => a(row, ctx));
+        if (strict && values.includes(null)) return null;
+        return fn(values, ctx);
+      };
+    }
+    case 'and': {
+      const args = expr.args.map(compile);
+      return (row, ctx) => {
+        let sawNull = false;
+        for (const a of args) {
+          const v = a(row, ctx);
+          if (v === false) return false;
+          if (v === null) sawNull = true;
+        }
+        return sawNull ? null : true;
+      };
+    }
+    case 'or': {
+      const args = expr.args.map(compile);
+      return (row, ctx) => {
+        let sawNull = false;
+        for (const a of args) {
+          const v = a(row, ctx);
+          if (v === true) return true;
+          if (v === null) sawNull = true;
+        }
+        return sawNull ? null : false;
+      };
+    }
+    case 'not': {
+      const a = compile(expr.arg);
+      return (row, ctx) => {
+        const v = a(row, ctx);
+        return v === null ? null : !v;
+      };
+    }
+    case 'isNull': {
+      const a = compile(expr.arg);
+      const negated = expr.negated;
+      return (row, ctx) => (a(row, ctx) === null) !== negated;
+    }
+    case 'isBool': {
+      const a = compile(expr.arg);
+      const { test, negated } = expr;
+      const wanted = test === 'true' ? true : test === 'false' ? false : null;
+      return (row, ctx) => (a(row, ctx) === wanted) !== negated;
+    }
+    case 'case': {
+      const whens = expr.whens.map(([c, r]) => [compile(c), compile(r)] as const);
+      const otherwise = compile(expr.otherwise);
+      return (row, ctx) => {
+        for (const [c, r] of whens) if (c(row, ctx) === true) return r(row, ctx);
+        return otherwise(row, ctx);
+      };
+    }
+    case 'coalesce': {
+      const args = expr.args.map(compile);
+      return (row, ctx) => {
+        for (const a of args) {
+          const v = a(row, ctx);
+          if (v !== null) return v;
+        }
+        return null;
+      };
+    }
+    case 'minmax': {
+      const args = expr.args.map(compile);
+      const { type, greatest } = expr;
+      return (row, ctx) => {
+        let best: Datum = null;
+        for (const a of args) {
+          const v = a(row, ctx);
+          if (v === null) continue;
+          if (best === null || (greatest ? compare(type, v, best) > 0 : compare(type, v, best) < 0)) best = v;
+        }
+        return best;
+      };
+    }
+    case 'distinct': {
+      const left = compile(expr.left);
+      const right = compile(expr.right);
+      const { equal, negated } = expr;
+      return (row, ctx) => {
+        const a = left(row, ctx);
+        const b = right(row, ctx);
+        const distinct = a === null || b === null ? (a === null) !== (b === null) : equal(a, b) !== true;
+        return distinct !== negated;
+      };
+    }
+    case 'inList': {
+      const arg = compile(expr.arg);
+      const list = expr.list.map(compile);
+      const { equal, negated } = expr;
+      return (row, ctx) => inResult(arg(row, ctx), list.map((e) => e(row, ctx)), equal, negated);
+    }
+    case 'subqueryValue': {
+      const id = expr.id;
+      return (_row, ctx) => {
+        const rows = ctx.subqueries.rows(id);
+        if (rows.length > 1) throw new SqlError(SQLSTATE.CARDINALITY_VIOLATION, 'more than one row returned by a subquery used as an expression');
+        return rows[0]?.[0] ?? null;
+      };
+    }
+    case 'subqueryExists': {
+      const id = expr.id;
+      return (_row, ctx) => ctx.subqueries.rows(id).length > 0;
+    }
+    case 'subqueryIn': {
+      const arg = compile(expr.arg);
+      const { id, equal, negated } = expr;
+      return (row, ctx) => inResult(arg(row, ctx), ctx.subqueries.rows(id).map((r) => r[0] ?? null), equal, negated);
+    }
+  }
+}
+
+/** x IN (values): true on a match; NULL when no match but a NULL was involved; else false. */
+function inResult(x: Datum, values: readonly Datum[], equal: (a: Datum, b: Datum) => Datum, negated: boolean): Datum {
+  if (values.length === 0) return negated;
+  if (x === null) return null;
+  let sawNull = false;
+  for (const v of values) {
+    if (v === null) {
+      sawNull = true;
+      continue;
+    }
+    const eq = equal(x, v);
+    if (eq === true) return !negated;
+    if (eq === null) sawNull = true;
+  }
+  return sawNull ? null : negated;
+}
+
+/** True when the expression's value cannot change during a statement (no columns, no volatile calls). */
+export function isStable(expr: Expr): boolean {
+  switch (expr.kind) {
+    case 'const':
+    case 'param':
+      return true;
+    case 'column':
+    case 'subqueryValue':
+    case 'subqueryExists':
+    case 'subqueryIn':
+      return false;
+    case 'call':
+      return !expr.volatile && expr.args.every(isStable);
+    case 'and':
+    case 'or':
+    case 'coalesce':
+    case 'minmax':
+      return expr.args.every(isStable);
+    case 'not':
+    case 'isNull':
+    case 'isBool':
+      return isStable(expr.arg);
+    case 'case':
+      return expr.whens.every(([c, r]) => isStable(c) && isStable(r)) && isStable(expr.otherwise);
+    case 'distinct':
+      return isStable(expr.left) && isStable(expr.right);
+    case 'inList':
+      return isStable(expr.arg) && expr.list.every(isStable);
+  }
+}

@@ -1,0 +1,63 @@
+// Physical plans: what a statement will do, decided before it runs. Plans
+// hold descriptors of one catalog version; a plan made on an older version is
+// made again (see ../session).
+import type { AggregateCall } from './analyze-expr.js';
+import type { Expr } from './expr.js';
+import type { IndexDescriptor, TableDescriptor } from '../catalog/descriptors.js';
+import type { SqlType } from '../types/index.js';
+
+/** A constraint on one index column, from the WHERE clause. */
+export type ColumnConstraint =
+  | { readonly kind: 'equal'; readonly values: readonly Expr[] }
+  | { readonly kind: 'range'; readonly lower: Bound | null; readonly upper: Bound | null };
+
+export interface Bound {
+  readonly value: Expr;
+  readonly inclusive: boolean;
+}
+
+/** Which part of an index a scan reads: constraints on a prefix of its columns (none = all). */
+export interface IndexAccess {
+  readonly index: IndexDescriptor;
+  readonly constraints: readonly ColumnConstraint[];
+  /** Every key column is pinned by equalities: the scan is a set of point reads. */
+  readonly point: boolean;
+}
+
+export interface SortKey {
+  readonly slot: number;
+  readonly type: SqlType;
+  readonly descending: boolean;
+  readonly nullsFirst: boolean;
+}
+
+export type PlanNode =
+  /** Rows computed from expressions (SELECT without FROM, VALUES). */
+  | { readonly kind: 'values'; readonly rows: readonly (readonly Expr[])[] }
+  /** A table's rows (all its columns, in descriptor order) through one index. */
+  | { readonly kind: 'scan'; readonly table: TableDescriptor; readonly access: IndexAccess }
+  | { readonly kind: 'filter'; readonly input: PlanNode; readonly predicate: Expr }
+  | { readonly kind: 'project'; readonly input: PlanNode; readonly exprs: readonly Expr[] }
+  | { readonly kind: 'aggregate'; readonly input: PlanNode; readonly keys: readonly Expr[]; readonly aggregates: readonly AggregateCall[] }
+  | { readonly kind: 'sort'; readonly input: PlanNode; readonly keys: readonly SortKey[] }
+  | { readonly kind: 'distinct'; readonly input: PlanNode; readonly types: readonly SqlType[]; readonly width: number }
+  | { readonly kind: 'limit'; readonly input: PlanNode; readonly limit: Expr | null; readonly offset: Expr | null }
+  /** Drops trailing helper columns (sort keys) from each row. */
+  | { readonly kind: 'trim'; readonly input: PlanNode; readonly width: number }
+  | { readonly kind: 'union'; readonly inputs: readonly PlanNode[] }
+  | { readonly kind: 'setop'; readonly op: 'intersect' | 'except'; readonly all: boolean; readonly left: PlanNode; readonly right: PlanNode; readonly types: readonly SqlType[] };
+
+export interface OutputColumn {
+  readonly name: string;
+  readonly type: SqlType;
+  readonly tableOid: number;
+  readonly columnNumber: number;
+}
+
+/** A query's plan and the columns it produces. */
+export interface QueryPlan {
+  readonly root: PlanNode;
+  readonly columns: readonly OutputColumn[];
+  /** Subqueries evaluated before the statement, by id (uncorrelated only). */
+  readonly subqueries: readonly PlanNode[];
+}

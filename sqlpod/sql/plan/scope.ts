@@ -1,0 +1,54 @@
+// The columns a statement's expressions can see, and how names find them.
+import { SQLSTATE, SqlError } from '../errors.js';
+import type { SqlType } from '../types/index.js';
+
+export interface ScopeColumn {
+  /** The table's alias (or name) this column is reachable through; null for derived columns. */
+  readonly table: string | null;
+  readonly name: string;
+  readonly type: SqlType;
+  /** Position of the value in the input row. */
+  readonly slot: number;
+  readonly tableOid: number;
+  readonly columnNumber: number;
+  /** Hidden columns (rowid) are found by name but left out of `*`. */
+  readonly hidden: boolean;
+}
+
+export class Scope {
+  constructor(
+    readonly columns: readonly ScopeColumn[],
+    /** The scope of an enclosing query (for correlated references). */
+    readonly outer: Scope | null = null,
+  ) {}
+
+  static empty(): Scope {
+    return new Scope([]);
+  }
+
+  /** Finds `name` or `table.name` (schema-qualified forms use their last two parts). */
+  resolve(fields: readonly string[], position: number | undefined): ScopeColumn | undefined {
+    const at = position === undefined ? {} : { position };
+    const name = fields[fields.length - 1] ?? '';
+    const table = fields.length >= 2 ? fields[fields.length - 2] : undefined;
+    const matches = this.columns.filter((c) => c.name === name && (table === undefined || c.table === table));
+    if (matches.length > 1) throw new SqlError(SQLSTATE.AMBIGUOUS_COLUMN, `column reference "${name}" is ambiguous`, at);
+    if (matches[0]) return matches[0];
+    if (table !== undefined && !this.columns.some((c) => c.table === table)) {
+      throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `missing FROM-clause entry for table "${table}"`, at);
+    }
+    return undefined;
+  }
+
+  /** The columns `*` or `table.*` expands to. */
+  star(table: string | undefined, position: number | undefined): ScopeColumn[] {
+    const cols = this.columns.filter((c) => !c.hidden && (table === undefined || c.table === table));
+    if (table !== undefined && cols.length === 0 && !this.columns.some((c) => c.table === table)) {
+      throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `missing FROM-clause entry for table "${table}"`, position === undefined ? {} : { position });
+    }
+    if (table === undefined && this.columns.length === 0) {
+      throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'SELECT * with no tables specified is not valid', position === undefined ? {} : { position });
+    }
+    return cols;
+  }
+}

@@ -1,0 +1,332 @@
+// Planning a SELECT: FROM (none or one table for now), WHERE with index
+// selection, aggregation, the select list, DISTINCT, ORDER BY, LIMIT/OFFSET,
+// VALUES and set operations.
+import type { Node } from '@pgsql/types';
+import { resolveTable } from '../catalog/catalog.js';
+import type { TableDescriptor } from '../catalog/descriptors.js';
+import { SQLSTATE, SqlError } from '../errors.js';
+import { T, typeByOid, type SqlType } from '../types/index.js';
+import {
+  Grouping,
+  analyzeExpr,
+  at,
+  coerce,
+  coerceToBool,
+  commonType,
+  containsAggregate,
+  figureColname,
+  fingerprint,
+  settleUnknown,
+  type ExprContext,
+} from './analyze-expr.js';
+import { qualifiedName, sequenceLookup, type PlanContext } from './context.js';
+import type { Expr } from './expr.js';
+import { chooseAccess } from './index-selection.js';
+import type { OutputColumn, PlanNode, QueryPlan, SortKey } from './plan.js';
+import { Scope, type ScopeColumn } from './scope.js';
+
+type SelectNode = Extract<Node, { SelectStmt: unknown }>['SelectStmt'];
+
+export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | null = null): QueryPlan {
+  if (select.withClause) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'WITH is not supported yet');
+  if (select.intoClause) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'SELECT INTO is not supported');
+  if (select.lockingClause?.length) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'FOR UPDATE/SHARE is not supported yet');
+  if (select.op && select.op !== 'SETOP_NONE') return planSetOperation(select, ctx, outer);
+  if (select.valuesLists) return finishQuery(planValues(select.valuesLists, ctx, outer), select, ctx, outer);
+
+  const { source, scope } = planFrom(select.fromClause ?? [], ctx, outer);
+  const exprCtx = (grouping: Grouping | null, clause?: string): ExprContext => ({
+    scope,
+    params: ctx.params,
+    session: ctx.session,
+    position: ctx.position,
+    sequenceNamed: sequenceLookup(ctx),
+    grouping,
+    ...(clause === undefined ? {} : { noAggregates: clause }),
+    subqueries: subqueryPlanner(ctx),
+  });
+
+  let node: PlanNode = source;
+  if (select.whereClause) {
+    const predicate = coerceToBool(analyzeExpr(select.whereClause, exprCtx(null, 'WHERE')), exprCtx(null), undefined, 'WHERE');
+    if (node.kind === 'scan') {
+      const table = node.table;
+      node = { kind: 'scan', table, access: chooseAccess(table, predicate, (id) => table.columns.findIndex((c) => c.id === id)) };
+    }
+    node = { kind: 'filter', input: node, predicate };
+  }
+
+  const targets = select.targetList ?? [];
+  const aggregated =
+    (select.groupClause?.length ?? 0) > 0 ||
+    targets.some((t) => 'ResTarget' in t && containsAggregate(t.ResTarget.val)) ||
+    containsAggregate(select.havingClause) ||
+    (select.sortClause ?? []).some((s) => 'SortBy' in s && containsAggregate(s.SortBy.node));
+
+  let grouping: Grouping | null = null;
+  if (aggregated) {
+    grouping = new Grouping();
+    for (const g of select.groupClause ?? []) {
+      const keyNode = groupKeyNode(g, targets, scope, ctx);
+      const expr = settleUnknown(analyzeExpr(keyNode, exprCtx(null, 'GROUP BY')), exprCtx(null));
+      grouping.keys.push({ fingerprint: fingerprint(keyNode), expr });
+    }
+  }
+  const outCtx = exprCtx(grouping);
+
+  const outputs: { expr: Expr; column: OutputColumn }[] = [];
+  for (const t of targets) {
+    if (!('ResTarget' in t)) continue;
+    const rt = t.ResTarget;
+    const val = rt.val;
+    if (val && 'ColumnRef' in val && val.ColumnRef.fields?.some((f) => 'A_Star' in f)) {
+      const fields = val.ColumnRef.fields;
+      const table = fields.length > 1 && fields[0] && 'String' in fields[0] ? fields[0].String.sval : undefined;
+      for (const c of scope.star(table, ctx.position(val.ColumnRef.location))) {
+        const expr = grouping ? analyzeExpr({ ColumnRef: { fields: [{ String: { sval: c.table ?? '' } }, { String: { sval: c.name } }] } }, outCtx) : columnExpr(c);
+        outputs.push({ expr, column: { name: c.name, type: c.type, tableOid: c.tableOid, columnNumber: c.columnNumber } });
+      }
+      continue;
+    }
+    const expr = settleUnknown(analyzeExpr(val ?? { A_Const: { isnull: true } }, outCtx), outCtx);
+    const source = val && 'ColumnRef' in val && expr.kind === 'column' && !grouping ? scope.columns.find((c) => c.slot === expr.slot) : undefined;
+    outputs.push({
+      expr,
+      column: { name: rt.name ?? (val ? figureColname(val) : '?column?'), type: expr.type, tableOid: source?.tableOid ?? 0, columnNumber: source?.columnNumber ?? 0 },
+    });
+  }
+
+  if (grouping) {
+    const having = select.havingClause ? coerceToBool(analyzeExpr(select.havingClause, outCtx), outCtx, undefined, 'HAVING') : null;
+    node = { kind: 'aggregate', input: node, keys: grouping.keys.map((k) => k.expr), aggregates: grouping.aggregates };
+    if (having) node = { kind: 'filter', input: node, predicate: having };
+  } else if (select.havingClause) {
+    throw new SqlError(SQLSTATE.GROUPING_ERROR, 'HAVING without aggregates or GROUP BY is not supported yet');
+  }
+
+  const distinct = select.distinctClause !== undefined;
+  if (distinct && select.distinctClause?.some((d) => Object.keys(d).length > 0)) {
+    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'DISTINCT ON is not supported yet');
+  }
+  const sort = sortKeys(select.sortClause ?? [], outputs, (n) => settleUnknown(analyzeExpr(n, outCtx), outCtx), distinct, ctx);
+  const width = outputs.length;
+  node = { kind: 'project', input: node, exprs: [...outputs.map((o) => o.expr), ...sort.extra] };
+  if (distinct) node = { kind: 'distinct', input: node, types: outputs.map((o) => o.expr.type), width };
+  return finishWith(node, outputs.map((o) => o.column), sort.keys, width, select, ctx);
+}
+
+function planValues(lists: readonly Node[], ctx: PlanContext, outer: Scope | null): { node: PlanNode; columns: OutputColumn[] } {
+  const exprCtx: ExprContext = { scope: outer ?? Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, sequenceNamed: sequenceLookup(ctx), grouping: null, subqueries: subqueryPlanner(ctx) };
+  const rows = lists.map((l) => ('List' in l ? (l.List.items ?? []) : []).map((n) => analyzeExpr(n, exprCtx)));
+  const width = rows[0]?.length ?? 0;
+  if (rows.some((r) => r.length !== width)) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'VALUES lists must all be the same length');
+  const types = Array.from({ length: width }, (_, i) => commonType(rows.map((r) => r[i] ?? constNull()), 'VALUES', exprCtx, undefined));
+  const coerced = rows.map((r) => r.map((e, i) => coerce(e, types[i] ?? T.text, 'implicit', exprCtx, undefined)));
+  return {
+    node: { kind: 'values', rows: coerced },
+    columns: types.map((type, i) => ({ name: `column${i + 1}`, type, tableOid: 0, columnNumber: 0 })),
+  };
+}
+
+function planSetOperation(select: SelectNode, ctx: PlanContext, outer: Scope | null): QueryPlan {
+  const left = planSelect(required(select.larg), ctx, outer);
+  const right = planSelect(required(select.rarg), ctx, outer);
+  if (left.columns.length !== right.columns.length) {
+    throw new SqlError(SQLSTATE.SYNTAX_ERROR, `each ${setOpName(select.op)} query must have the same number of columns`);
+  }
+  const exprCtx: ExprContext = { scope: Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, sequenceNamed: sequenceLookup(ctx), grouping: null };
+  const types = left.columns.map((c, i) => {
+    const r = right.columns[i] ?? c;
+    return commonType([typed(c.type), typed(r.type)], setOpName(select.op), exprCtx, undefined);
+  });
+  const castTo = (plan: QueryPlan): PlanNode => {
+    if (plan.columns.every((c, i) => c.type.oid === types[i]?.oid)) return plan.root;
+    const exprs = plan.columns.map((c, i) => coerce({ kind: 'column', type: c.type, slot: i }, types[i] ?? c.type, 'implicit', exprCtx, undefined));
+    return { kind: 'project', input: plan.root, exprs };
+  };
+  const all = select.all ?? false;
+  let node: PlanNode;
+  if (select.op === 'SETOP_UNION') {
+    node = { kind: 'union', inputs: [castTo(left), castTo(right)] };
+    if (!all) node = { kind: 'distinct', input: node, types, width: types.length };
+  } else {
+    node = { kind: 'setop', op: select.op === 'SETOP_INTERSECT' ? 'intersect' : 'except', all, left: castTo(left), right: castTo(right), types };
+  }
+  const columns = left.columns.map((c, i) => ({ name: c.name, type: types[i] ?? c.type, tableOid: 0, columnNumber: 0 }));
+  return finishQuery({ node, columns }, select, ctx, outer);
+}
+
+/** ORDER BY / LIMIT over a query whose output columns are fixed (VALUES, set operations). */
+function finishQuery(q: { node: PlanNode; columns: OutputColumn[] }, select: SelectNode, ctx: PlanContext, outer: Scope | null): QueryPlan {
+  const outputs = q.columns.map((c, i): { expr: Expr; column: OutputColumn } => ({ expr: { kind: 'column', type: c.type, slot: i }, column: c }));
+  const scope = new Scope(
+    q.columns.map((c, i) => ({ table: null, name: c.name, type: c.type, slot: i, tableOid: 0, columnNumber: 0, hidden: false })),
+    outer,
+  );
+  const exprCtx: ExprContext = { scope, params: ctx.params, session: ctx.session, position: ctx.position, sequenceNamed: sequenceLookup(ctx), grouping: null };
+  const sort = sortKeys(select.sortClause ?? [], outputs, (n) => analyzeExpr(n, exprCtx), false, ctx);
+  const width = q.columns.length;
+  const node: PlanNode = sort.extra.length ? { kind: 'project', input: q.node, exprs: [...outputs.map((o) => o.expr), ...sort.extra] } : q.node;
+  return finishWith(node, q.columns, sort.keys, width, select, ctx);
+}
+
+function finishWith(input: PlanNode, columns: OutputColumn[], keys: SortKey[], width: number, select: SelectNode, ctx: PlanContext): QueryPlan {
+  let node = input;
+  if (keys.length) node = { kind: 'sort', input: node, keys };
+  const limit = limitExpr(select.limitCount, 'LIMIT', ctx);
+  const offset = limitExpr(select.limitOffset, 'OFFSET', ctx);
+  if (limit || offset) node = { kind: 'limit', input: node, limit, offset };
+  if (keys.some((k) => k.slot >= width)) node = { kind: 'trim', input: node, width };
+  return { root: node, columns, subqueries: ctx.subqueries };
+}
+
+function planFrom(from: readonly Node[], ctx: PlanContext, outer: Scope | null): { source: PlanNode; scope: Scope } {
+  if (from.length === 0) return { source: { kind: 'values', rows: [[]] }, scope: new Scope([], outer) };
+  const [only] = from;
+  if (from.length > 1 || !only || !('RangeVar' in only)) {
+    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'joins and subqueries in FROM are not supported yet');
+  }
+  const rv = only.RangeVar;
+  const table = resolveTable(ctx.catalog, ctx.names, qualifiedName(rv), ctx.position(rv.location));
+  return { source: fullScan(table), scope: new Scope(tableColumns(table, rv.alias?.aliasname ?? table.name), outer) };
+}
+
+export function fullScan(table: TableDescriptor): PlanNode {
+  return { kind: 'scan', table, access: { index: table.primaryKey, constraints: [], point: false } };
+}
+
+export function tableColumns(table: TableDescriptor, alias: string): ScopeColumn[] {
+  return table.columns.map((c, slot) => ({
+    table: alias,
+    name: c.name,
+    type: columnType(c.typeOid, c.typmod),
+    slot,
+    tableOid: table.id,
+    columnNumber: slot + 1,
+    hidden: c.hidden,
+  }));
+}
+
+export function columnType(oid: number, typmod: number): SqlType {
+  const base = typeByOid(oid);
+  if (!base) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `catalog names unknown type oid ${oid}`);
+  return typmod >= 0 ? { ...base, typmod } : base;
+}
+
+function columnExpr(c: ScopeColumn): Expr {
+  return { kind: 'column', type: c.type, slot: c.slot };
+}
+
+/** GROUP BY items may name an output column by position or by alias (PG's findTargetlistEntrySQL92). */
+function groupKeyNode(g: Node, targets: readonly Node[], scope: Scope, ctx: PlanContext): Node {
+  const byPosition = positionalReference(g, targets, 'GROUP BY', ctx);
+  if (byPosition) return byPosition;
+  if ('ColumnRef' in g && g.ColumnRef.fields?.length === 1) {
+    const name = g.ColumnRef.fields[0] && 'String' in g.ColumnRef.fields[0] ? g.ColumnRef.fields[0].String.sval : undefined;
+    if (name !== undefined && !scope.columns.some((c) => c.name === name)) {
+      const aliased = targets.find((t) => 'ResTarget' in t && t.ResTarget.name === name);
+      if (aliased && 'ResTarget' in aliased && aliased.ResTarget.val) return aliased.ResTarget.val;
+    }
+  }
+  return g;
+}
+
+function positionalReference(n: Node, targets: readonly Node[], clause: string, ctx: PlanContext): Node | undefined {
+  if (!('A_Const' in n) || n.A_Const.ival === undefined) return undefined;
+  const i = n.A_Const.ival.ival ?? 0;
+  const target = targets[i - 1];
+  if (!target || !('ResTarget' in target) || !target.ResTarget.val) {
+    throw new SqlError(SQLSTATE.INVALID_COLUMN_REFERENCE, `${clause} position ${i} is not in select list`, at(ctx, n.A_Const.location));
+  }
+  return target.ResTarget.val;
+}
+
+/** Sort keys over the projected row; expressions not in the select list become extra trailing columns. */
+function sortKeys(
+  sortClause: readonly Node[],
+  outputs: readonly { expr: Expr; column: OutputColumn }[],
+  analyze: (n: Node) => Expr,
+  distinct: boolean,
+  ctx: PlanContext,
+): { keys: SortKey[]; extra: Expr[] } {
+  const keys: SortKey[] = [];
+  const extra: Expr[] = [];
+  for (const s of sortClause) {
+    if (!('SortBy' in s) || !s.SortBy.node) continue;
+    const by = s.SortBy;
+    const n = by.node;
+    if (!n) continue;
+    let slot: number | undefined;
+    if ('A_Const' in n && n.A_Const.ival !== undefined) {
+      const i = n.A_Const.ival.ival ?? 0;
+      if (i < 1 || i > outputs.length) throw new SqlError(SQLSTATE.INVALID_COLUMN_REFERENCE, `ORDER BY position ${i} is not in select list`, at(ctx, n.A_Const.location));
+      slot = i - 1;
+    } else if ('ColumnRef' in n && n.ColumnRef.fields?.length === 1) {
+      const f = n.ColumnRef.fields[0];
+      const name = f && 'String' in f ? f.String.sval : undefined;
+      const matches = outputs.map((o, i) => (o.column.name === name ? i : -1)).filter((i) => i >= 0);
+      if (matches.length > 1) throw new SqlError(SQLSTATE.AMBIGUOUS_COLUMN, `ORDER BY "${name ?? ''}" is ambiguous`, at(ctx, n.ColumnRef.location));
+      slot = matches[0];
+    }
+    let type: SqlType;
+    if (slot === undefined) {
+      const expr = analyze(n);
+      const same = outputs.findIndex((o) => sameExpr(o.expr, expr));
+      if (same >= 0) slot = same;
+      else {
+        if (distinct) throw new SqlError(SQLSTATE.INVALID_COLUMN_REFERENCE, 'for SELECT DISTINCT, ORDER BY expressions must appear in select list', at(ctx, by.location));
+        extra.push(expr);
+        slot = outputs.length + extra.length - 1;
+      }
+      type = slot < outputs.length ? (outputs[slot]?.expr.type ?? expr.type) : expr.type;
+    } else {
+      type = outputs[slot]?.expr.type ?? T.text;
+    }
+    const descending = by.sortby_dir === 'SORTBY_DESC';
+    if (by.sortby_dir === 'SORTBY_USING') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'ORDER BY USING is not supported');
+    // PostgreSQL: NULLs sort as larger than any value unless told otherwise.
+    const nullsFirst = by.sortby_nulls === 'SORTBY_NULLS_FIRST' ? true : by.sortby_nulls === 'SORTBY_NULLS_LAST' ? false : descending;
+    keys.push({ slot, type, descending, nullsFirst });
+  }
+  return { keys, extra };
+}
+
+function sameExpr(a: Expr, b: Expr): boolean {
+  return a.kind === 'column' && b.kind === 'column' && a.slot === b.slot;
+}
+
+function limitExpr(n: Node | undefined, clause: 'LIMIT' | 'OFFSET', ctx: PlanContext): Expr | null {
+  if (!n) return null;
+  if ('A_Const' in n && n.A_Const.isnull) return null;
+  const exprCtx: ExprContext = { scope: Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, sequenceNamed: sequenceLookup(ctx), grouping: null, noAggregates: clause };
+  return coerce(analyzeExpr(n, exprCtx), T.int8, 'implicit', exprCtx, undefined);
+}
+
+function subqueryPlanner(ctx: PlanContext) {
+  return {
+    plan(node: Node, outerScope: Scope) {
+      if (!('SelectStmt' in node)) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'only SELECT subqueries are supported');
+      const plan = planSelect(node.SelectStmt, ctx, outerScope);
+      ctx.subqueries.push(plan.root);
+      return { id: ctx.subqueries.length - 1, columns: plan.columns.map((c) => c.type) };
+    },
+  };
+}
+
+function typed(type: SqlType): Expr {
+  return { kind: 'const', type, value: null };
+}
+
+function constNull(): Expr {
+  return { kind: 'const', type: T.unknown, value: null };
+}
+
+function setOpName(op: string | undefined): string {
+  return op === 'SETOP_INTERSECT' ? 'INTERSECT' : op === 'SETOP_EXCEPT' ? 'EXCEPT' : 'UNION';
+}
+
+function required<N>(n: N | undefined): N {
+  if (n === undefined) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'incomplete set operation');
+  return n;
+}
+

@@ -1,0 +1,530 @@
+// A client session: transaction state (implicit and explicit blocks, the
+// failed state), prepared statements and portals as the wire server drives
+// them, session variables, and statement execution with re-planning when the
+// schema changed underneath.
+import type { Node } from '@pgsql/types';
+import type { KvClient } from '../../shared/kv/client/index.js';
+import type { Catalog, NameContext } from './catalog/catalog.js';
+import type { SequenceDescriptor } from './catalog/descriptors.js';
+import type { Keyspace } from './catalog/keyspace.js';
+import { DDL_KINDS, executeDdl } from './ddl/index.js';
+import { SQLSTATE, SqlError } from './errors.js';
+import { run, type ExecContext } from './exec/run.js';
+import { executeWrite } from './exec/write.js';
+import { ParamTypes, type SessionInfo } from './plan/analyze-expr.js';
+import type { PlanContext } from './plan/context.js';
+import { planDelete, planInsert, planUpdate, type WritePlan } from './plan/dml.js';
+import type { EvalContext, Row } from './plan/expr.js';
+import type { OutputColumn, QueryPlan } from './plan/plan.js';
+import { planSelect } from './plan/select.js';
+import type { ExecuteResult, FormatCode, EncodedRow, Notice, ParsedStatement, Portal, PreparedStatement, ResultColumn, SqlSession } from './session-api.js';
+import { SERVER_VERSION, SessionSettings } from './settings.js';
+import { Statement, splitQuery } from './statement.js';
+import { SqlTxn, StaleCatalog, type CatalogCache, type TxnHooks } from './txn.js';
+import { T, formatBinary, formatText, parseBinary, parseText, typeByOid, type Datum, type SqlType } from './types/index.js';
+
+/** What sessions share: the tenant's storage, catalog cache and id sources. */
+export interface EngineServices {
+  readonly kv: KvClient;
+  readonly ks: Keyspace;
+  readonly catalogs: CatalogCache;
+  readonly hooks: TxnHooks;
+  reserveSequence(sequence: SequenceDescriptor, count: number): Promise<bigint[]>;
+  /** Reads the catalog version (one round trip) and reloads the catalog if it changed. */
+  refreshCatalog(): Promise<Catalog>;
+  uniqueRowId(): bigint;
+}
+
+type Planned =
+  | { readonly kind: 'query'; readonly plan: QueryPlan }
+  | { readonly kind: 'write'; readonly plan: WritePlan }
+  | { readonly kind: 'utility' };
+
+class Prepared implements PreparedStatement {
+  constructor(
+    readonly statement: Statement,
+    readonly paramTypeOids: readonly number[],
+    public columns: readonly ResultColumn[] | null,
+    readonly paramTypes: readonly SqlType[],
+    /** The plan and the catalog version it was made for. */
+    public planned: { readonly version: bigint; readonly plan: Planned },
+  ) {}
+}
+
+const MAX_STATEMENT_ATTEMPTS = 3;
+
+export class Session implements SqlSession {
+  private txn: SqlTxn | null = null;
+  private explicit = false;
+  /** The explicit block failed: only ROLLBACK/COMMIT are accepted (25P02). */
+  private failed = false;
+  private implicitFailed = false;
+  private cancelled = false;
+  private notices: Notice[] = [];
+  readonly settings: SessionSettings;
+
+  constructor(
+    private readonly engine: EngineServices,
+    readonly user: string,
+    private readonly database: { readonly id: number; readonly name: string },
+    superuser: boolean,
+  ) {
+    this.settings = new SessionSettings(user, superuser);
+  }
+
+  get transactionStatus(): 'I' | 'T' | 'E' {
+    if (this.failed) return 'E';
+    return this.explicit ? 'T' : 'I';
+  }
+
+  parse(sql: string): readonly ParsedStatement[] {
+    return splitQuery(sql);
+  }
+
+  async prepare(statement: ParsedStatement, paramTypeOids: readonly number[]): Promise<PreparedStatement> {
+    const stmt = asStatement(statement);
+    this.refuseIfFailed(stmt);
+    const declared = paramTypeOids.map((oid) => {
+      if (oid === 0) return null;
+      const t = typeByOid(oid);
+      if (!t) throw new SqlError(SQLSTATE.UNDEFINED_OBJECT, `type with OID ${oid} does not exist`);
+      return t;
+    });
+    let catalog = this.txn?.planningCatalog ?? this.engine.catalogs.current;
+    let params = new ParamTypes(declared);
+    let plan: Planned;
+    try {
+      plan = this.plan(stmt, catalog, params);
+    } catch (err) {
+      // The statement may name something another pod just created: look at the latest catalog before failing.
+      if (!(err instanceof SqlError) || this.txn?.catalogChecked) throw err;
+      const fresh = this.txn ? await this.txn.catalog() : await this.engine.refreshCatalog();
+      if (fresh.version === catalog.version) throw err;
+      catalog = fresh;
+      params = new ParamTypes(declared);
+      plan = this.plan(stmt, catalog, params);
+    }
+    const types = params.resolved();
+    return new Prepared(stmt, types.map((t) => t.oid), columnsOf(stmt, plan), types, { version: catalog.version, plan });
+  }
+
+  async bind(prepared: PreparedStatement, params: readonly (Buffer | null)[], paramFormats: readonly FormatCode[], resultFormats: readonly FormatCode[]): Promise<Portal> {
+    const p = asPrepared(prepared);
+    const values = params.map((raw, i) => {
+      const type = p.paramTypes[i] ?? T.text;
+      if (raw === null) return null;
+      const format = paramFormats.length === 1 ? paramFormats[0] : (paramFormats[i] ?? 0);
+      try {
+        return format === 1 ? parseBinary(type, raw) : parseText(type, raw.toString('utf8'), { timeZone: this.settings.timeZone, now: BigInt(Date.now() - Date.UTC(2000, 0, 1)) * 1000n });
+      } catch (err) {
+        if (err instanceof SqlError) throw new SqlError(err.code, err.message, { ...err.fields, detail: `while decoding parameter $${i + 1}` });
+        throw err;
+      }
+    });
+    const portal = new SessionPortal(this, p, values, resultFormats);
+    // A query starts at Bind: its first read checks the catalog, so the RowDescription the client gets
+    // next already reflects a schema change made through another pod.
+    if (p.planned.plan.kind === 'query') await portal.begin(true);
+    return portal;
+  }
+
+  async sync(): Promise<void> {
+    if (this.explicit) return;
+    const txn = this.txn;
+    this.txn = null;
+    const failed = this.implicitFailed;
+    this.implicitFailed = false;
+    if (txn && !failed) await txn.commit();
+  }
+
+  fail(_error: unknown): void {
+    if (this.explicit) this.failed = true;
+    else this.implicitFailed = true;
+  }
+
+  takeNotices(): Notice[] {
+    const out = this.notices;
+    this.notices = [];
+    return out;
+  }
+
+  takeParameterChanges(): ReadonlyMap<string, string> {
+    return this.settings.takeChanged();
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+  }
+
+  close(): Promise<void> {
+    // Buffered writes of an open transaction are simply dropped: nothing was sent to kvpod.
+    this.resetTransaction();
+    return Promise.resolve();
+  }
+
+  /** The session as the analyzer sees it. */
+  info(): SessionInfo {
+    const catalog = this.txn?.planningCatalog ?? this.engine.catalogs.current;
+    return {
+      user: this.user,
+      database: this.database.name,
+      // current_schema() is the first schema of the path that exists.
+      searchPath: this.settings.searchPath(this.user).filter((s) => catalog.schema(this.database.id, s) !== undefined),
+      timeZone: this.settings.timeZone,
+      serverVersion: SERVER_VERSION,
+    };
+  }
+
+  private names(): NameContext {
+    return { databaseId: this.database.id, searchPath: this.settings.searchPath(this.user) };
+  }
+
+  private plan(stmt: Statement, catalog: Catalog, params: ParamTypes): Planned {
+    const node = stmt.node;
+    if (!node) return { kind: 'utility' };
+    const ctx: PlanContext = { catalog, names: this.names(), session: this.info(), params, position: stmt.position, subqueries: [] };
+    if ('SelectStmt' in node) return { kind: 'query', plan: planSelect(node.SelectStmt, ctx) };
+    if ('InsertStmt' in node) return { kind: 'write', plan: planInsert(node.InsertStmt, ctx) };
+    if ('UpdateStmt' in node) return { kind: 'write', plan: planUpdate(node.UpdateStmt, ctx) };
+    if ('DeleteStmt' in node) return { kind: 'write', plan: planDelete(node.DeleteStmt, ctx) };
+    return { kind: 'utility' };
+  }
+
+  private refuseIfFailed(stmt: Statement): void {
+    if (!this.failed) return;
+    if (stmt.kind === 'COMMIT' || stmt.kind === 'ROLLBACK') return;
+    throw new SqlError(SQLSTATE.IN_FAILED_SQL_TRANSACTION, 'current transaction is aborted, commands ignored until end of transaction block');
+  }
+
+  private ensureTxn(): SqlTxn {
+    this.txn ??= new SqlTxn(this.engine.kv, this.engine.ks, this.engine.catalogs, this.engine.hooks);
+    return this.txn;
+  }
+
+  /**
+   * Runs a prepared statement: rows stream for queries; everything else
+   * completes at once. With `reshape`, a statement planned again on a newer
+   * catalog may change its result columns (the client has not seen them yet).
+   */
+  async start(p: Prepared, params: readonly Datum[], reshape = false): Promise<Execution> {
+    const stmt = p.statement;
+    this.refuseIfFailed(stmt);
+    this.cancelled = false;
+    const node = stmt.node;
+    if (!node) return { kind: 'empty' };
+    if ('TransactionStmt' in node) return { kind: 'done', tag: await this.transactionControl(node.TransactionStmt.kind ?? '') };
+    if ('VariableSetStmt' in node) return { kind: 'done', tag: this.set(node.VariableSetStmt) };
+    if ('VariableShowStmt' in node) return { kind: 'rows', rows: [[this.show(node.VariableShowStmt.name ?? '')]], tag: 'SHOW', iterator: null };
+    if ('DiscardStmt' in node) {
+      if (this.explicit) throw new SqlError(SQLSTATE.ACTIVE_SQL_TRANSACTION, 'DISCARD ALL cannot run inside a transaction block');
+      for (const name of ['search_path', 'timezone', 'application_name']) this.settings.set(name, null);
+      return { kind: 'done', tag: 'DISCARD ALL' };
+    }
+    const key = Object.keys(node)[0] ?? '';
+    for (let attempt = 1; ; attempt++) {
+      const txn = this.ensureTxn();
+      try {
+        if (DDL_KINDS.has(key)) return { kind: 'done', tag: await this.ddl(node, stmt, txn) };
+        if (p.planned.version !== txn.planningCatalog.version) {
+          const params2 = new ParamTypes(p.paramTypes);
+          const replanned = this.plan(stmt, txn.planningCatalog, params2);
+          const cols = columnsOf(stmt, replanned);
+          if (!reshape && !sameColumns(cols, p.columns)) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'cached plan must not change result type');
+          p.planned = { version: txn.planningCatalog.version, plan: replanned };
+          p.columns = cols;
+        }
+        const planned = p.planned.plan;
+        if (planned.kind === 'utility') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `${stmt.kind} is not supported`);
+        const { exec, subqueryRows } = this.execContext(txn, params);
+        await runSubqueries(planned.kind === 'query' ? planned.plan.subqueries : [], exec, subqueryRows);
+        if (planned.kind === 'write') {
+          const result = await executeWrite(planned.plan, exec);
+          const tag = planned.plan.kind === 'insert' ? `INSERT 0 ${result.count}` : `${planned.plan.kind.toUpperCase()} ${result.count}`;
+          return { kind: 'rows', rows: result.rows, tag, iterator: null };
+        }
+        const iterator = run(planned.plan.root, exec);
+        // The first batch reads first, so a stale catalog shows here, before any row went out.
+        const first = await iterator.next();
+        return { kind: 'rows', rows: first.done ? [] : first.value, tag: 'SELECT', iterator: first.done ? null : iterator };
+      } catch (err) {
+        if (err instanceof StaleCatalog && attempt < MAX_STATEMENT_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+  }
+
+  private execContext(txn: SqlTxn, params: readonly Datum[]): { exec: ExecContext; subqueryRows: Row[][] } {
+    const reserved = new Map<number, bigint[]>();
+    const subqueryRows: Row[][] = [];
+    const engine = this.engine;
+    const evalCtx: EvalContext = {
+      params,
+      timeZone: this.settings.timeZone,
+      statementTimestamp: BigInt(Date.now() - Date.UTC(2000, 0, 1)) * 1000n,
+      transactionTimestamp: txn.timestamp,
+      subqueries: { rows: (id) => subqueryRows[id] ?? [] },
+      sequences: {
+        next(id) {
+          const v = reserved.get(id)?.shift();
+          if (v === undefined) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'nextval is only supported in INSERT values and defaults');
+          return v;
+        },
+      },
+      uniqueRowId: () => engine.uniqueRowId(),
+    };
+    const catalog = txn.planningCatalog;
+    const exec: ExecContext = {
+      txn,
+      ks: this.engine.ks,
+      eval: evalCtx,
+      checkCancel: () => {
+        if (this.cancelled) throw new SqlError(SQLSTATE.QUERY_CANCELED, 'canceling statement due to user request');
+      },
+      sequences: {
+        async reserve(id, count) {
+          if (count <= 0) return;
+          const seq = catalog.byIdOf(id);
+          if (seq?.kind !== 'sequence') throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `sequence with id ${id} does not exist`);
+          const values = await engine.reserveSequence(seq, count);
+          reserved.set(id, [...(reserved.get(id) ?? []), ...values]);
+        },
+      },
+    };
+    return { exec, subqueryRows };
+  }
+
+  private async ddl(node: Node, stmt: Statement, txn: SqlTxn): Promise<string> {
+    if (('CreatedbStmt' in node || 'DropdbStmt' in node) && this.explicit) {
+      throw new SqlError(SQLSTATE.ACTIVE_SQL_TRANSACTION, `${stmt.kind} cannot run inside a transaction block`);
+    }
+    const catalog = await txn.catalog();
+    const { exec } = this.execContext(txn, []);
+    const result = await executeDdl(node, {
+      txn,
+      ks: this.engine.ks,
+      catalog,
+      names: this.names(),
+      session: this.info(),
+      params: new ParamTypes([]),
+      position: stmt.position,
+      eval: exec.eval,
+      notice: (n) => this.notices.push(n),
+    });
+    txn.adopt(result.catalog);
+    return result.tag;
+  }
+
+  private async transactionControl(kind: string): Promise<string> {
+    switch (kind) {
+      case 'TRANS_STMT_BEGIN':
+      case 'TRANS_STMT_START':
+        if (this.explicit) {
+          this.notices.push({ severity: 'WARNING', code: SQLSTATE.ACTIVE_SQL_TRANSACTION, message: 'there is already a transaction in progress' });
+        }
+        this.explicit = true;
+        return kind === 'TRANS_STMT_BEGIN' ? 'BEGIN' : 'START TRANSACTION';
+      case 'TRANS_STMT_COMMIT': {
+        if (!this.explicit) {
+          this.notices.push({ severity: 'WARNING', code: SQLSTATE.NO_ACTIVE_SQL_TRANSACTION, message: 'there is no transaction in progress' });
+          return 'COMMIT';
+        }
+        const txn = this.txn;
+        const failed = this.failed;
+        this.resetTransaction();
+        if (failed) return 'ROLLBACK';
+        if (txn) await txn.commit();
+        return 'COMMIT';
+      }
+      case 'TRANS_STMT_ROLLBACK':
+        if (!this.explicit) {
+          this.notices.push({ severity: 'WARNING', code: SQLSTATE.NO_ACTIVE_SQL_TRANSACTION, message: 'there is no transaction in progress' });
+        }
+        this.resetTransaction();
+        return 'ROLLBACK';
+      default:
+        throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'savepoints and two-phase commit are not supported yet');
+    }
+  }
+
+  private resetTransaction(): void {
+    this.txn = null;
+    this.explicit = false;
+    this.failed = false;
+    this.implicitFailed = false;
+  }
+
+  private set(stmt: Extract<Node, { VariableSetStmt: unknown }>['VariableSetStmt']): string {
+    const name = stmt.name ?? '';
+    switch (stmt.kind) {
+      case 'VAR_RESET':
+        this.settings.set(name, null);
+        return 'RESET';
+      case 'VAR_RESET_ALL':
+        for (const n of ['search_path', 'timezone', 'application_name', 'extra_float_digits', 'statement_timeout']) this.settings.set(n, null);
+        return 'RESET';
+      case 'VAR_SET_DEFAULT':
+        this.settings.set(name, null);
+        return 'SET';
+      case 'VAR_SET_MULTI':
+        // SET TRANSACTION / SESSION CHARACTERISTICS: every transaction is SERIALIZABLE already.
+        return 'SET';
+      case 'VAR_SET_CURRENT':
+        throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'SET … FROM CURRENT is not supported');
+      default: {
+        const values = (stmt.args ?? []).map(settingValue);
+        const lower = name.toLowerCase();
+        if (lower === 'transaction_isolation') return 'SET';
+        this.settings.set(name, lower === 'search_path' ? values.map((v) => (/^[a-z_][a-z0-9_$]*$/.test(v) ? v : `"${v}"`)).join(', ') : values.join(', '));
+        return 'SET';
+      }
+    }
+  }
+
+  private show(name: string): Datum {
+    const lower = name.toLowerCase();
+    if (lower === 'all') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'SHOW ALL is not supported yet');
+    if (lower === 'transaction_isolation' || lower === 'transaction isolation level') return 'serializable';
+    return this.settings.get(lower === 'time zone' ? 'timezone' : lower);
+  }
+
+  encode(rows: readonly Row[], columns: readonly ResultColumn[] | null, types: readonly SqlType[]): EncodedRow[] {
+    if (!columns) return [];
+    const ctx = { timeZone: this.settings.timeZone };
+    return rows.map((row) =>
+      columns.map((c, i) => {
+        const v = row[i] ?? null;
+        if (v === null) return null;
+        const type = types[i] ?? T.text;
+        return c.format === 1 ? formatBinary(type, v) : Buffer.from(formatText(type, v, ctx), 'utf8');
+      }),
+    );
+  }
+}
+
+/** Uncorrelated subqueries run once, before the statement, in id order (inner ones first). */
+async function runSubqueries(plans: QueryPlan['subqueries'], exec: ExecContext, results: Row[][]): Promise<void> {
+  for (const plan of plans) {
+    const rows: Row[] = [];
+    for await (const batch of run(plan, exec)) rows.push(...batch);
+    results.push(rows);
+  }
+}
+
+type Execution =
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'done'; readonly tag: string }
+  | { readonly kind: 'rows'; readonly rows: Row[]; readonly tag: string; readonly iterator: AsyncGenerator<Row[], void, undefined> | null };
+
+class SessionPortal implements Portal {
+  private execution: Execution | null = null;
+  private buffer: Row[] = [];
+  private sent = 0;
+  private finished = false;
+  private types: readonly SqlType[] = [];
+  columns: readonly ResultColumn[] | null = null;
+
+  constructor(
+    private readonly session: Session,
+    private readonly prepared: Prepared,
+    private readonly params: readonly Datum[],
+    private readonly resultFormats: readonly FormatCode[],
+  ) {
+    this.shape();
+  }
+
+  /** Starts the statement (at Bind for queries, else at the first Execute). */
+  async begin(reshape: boolean): Promise<void> {
+    if (this.execution) return;
+    this.execution = await this.session.start(this.prepared, this.params, reshape);
+    if (this.execution.kind === 'rows') this.buffer = this.execution.rows;
+    this.shape();
+  }
+
+  private shape(): void {
+    const cols = this.prepared.columns;
+    const formats = this.resultFormats;
+    this.columns = cols?.map((c, i) => ({ ...c, format: (formats.length === 1 ? formats[0] : (formats[i] ?? 0)) ?? 0 })) ?? null;
+    this.types = (cols ?? []).map((c) => ({ ...(typeByOid(c.typeOid) ?? T.text), typmod: c.typeModifier }));
+  }
+
+  async execute(maxRows: number): Promise<ExecuteResult> {
+    await this.begin(false);
+    const ex = this.execution;
+    if (!ex) return { kind: 'empty' };
+    if (ex.kind === 'empty') return { kind: 'empty' };
+    if (ex.kind === 'done') return { kind: 'complete', rows: [], commandTag: ex.tag };
+    const limit = maxRows > 0 ? maxRows : Infinity;
+    const out: Row[] = [];
+    while (out.length < limit) {
+      if (this.buffer.length === 0) {
+        if (this.finished || !ex.iterator) break;
+        const next = await ex.iterator.next();
+        if (next.done) {
+          this.finished = true;
+          break;
+        }
+        this.buffer = next.value;
+        continue;
+      }
+      const take = Math.min(limit - out.length, this.buffer.length);
+      out.push(...this.buffer.slice(0, take));
+      this.buffer = this.buffer.slice(take);
+    }
+    this.sent += out.length;
+    const rows = this.session.encode(out, this.columns, this.types);
+    const more = this.buffer.length > 0 || (!this.finished && ex.iterator !== null);
+    if (more && out.length >= limit) return { kind: 'suspended', rows };
+    const tag = ex.tag === 'SELECT' ? `SELECT ${this.sent}` : ex.tag === 'SHOW' ? 'SHOW' : ex.tag;
+    return { kind: 'complete', rows, commandTag: tag };
+  }
+
+  close(): void {
+    const ex = this.execution;
+    if (ex?.kind === 'rows' && ex.iterator && !this.finished) void ex.iterator.return(undefined);
+    this.buffer = [];
+    this.finished = true;
+  }
+}
+
+function columnsOf(stmt: Statement, planned: Planned): ResultColumn[] | null {
+  const node = stmt.node;
+  if (node && 'VariableShowStmt' in node) {
+    const name = (node.VariableShowStmt.name ?? '').toLowerCase();
+    return [resultColumn({ name: name === 'timezone' ? 'TimeZone' : name, type: T.text, tableOid: 0, columnNumber: 0 })];
+  }
+  if (planned.kind === 'query') return planned.plan.columns.map(resultColumn);
+  if (planned.kind === 'write' && planned.plan.returning) return planned.plan.returning.columns.map(resultColumn);
+  return null;
+}
+
+function resultColumn(c: OutputColumn): ResultColumn {
+  return { name: c.name, tableOid: c.tableOid, columnNumber: c.columnNumber, typeOid: c.type.oid, typeSize: c.type.typeSize, typeModifier: c.type.typmod, format: 0 };
+}
+
+function sameColumns(a: readonly ResultColumn[] | null, b: readonly ResultColumn[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((c, i) => c.typeOid === b[i]?.typeOid && c.name === b[i]?.name);
+}
+
+function settingValue(n: Node): string {
+  if ('A_Const' in n) {
+    const c = n.A_Const;
+    if (c.sval) return c.sval.sval ?? '';
+    if (c.ival) return String(c.ival.ival ?? 0);
+    if (c.fval) return c.fval.fval ?? '';
+    if (c.boolval) return c.boolval.boolval ? 'on' : 'off';
+  }
+  if ('TypeCast' in n && n.TypeCast.arg) return settingValue(n.TypeCast.arg);
+  if ('String' in n) return n.String.sval ?? '';
+  throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'SET value must be a constant');
+}
+
+function asStatement(s: ParsedStatement): Statement {
+  if (!(s instanceof Statement)) throw new SqlError(SQLSTATE.INTERNAL_ERROR, 'statement was not parsed by this session');
+  return s;
+}
+
+function asPrepared(p: PreparedStatement): Prepared {
+  if (!(p instanceof Prepared)) throw new SqlError(SQLSTATE.INTERNAL_ERROR, 'statement was not prepared by this session');
+  return p;
+}

@@ -1,0 +1,150 @@
+// Session variables (SET / SHOW / RESET) and which of them are reported to
+// the client in ParameterStatus, as PostgreSQL's GUC_REPORT ones are.
+import { SQLSTATE, SqlError } from './errors.js';
+
+export const SERVER_VERSION = '16.4';
+export const SERVER_VERSION_NUM = '160004';
+
+interface Setting {
+  readonly value: string;
+  readonly reported?: boolean;
+  readonly readOnly?: boolean;
+  /** Normalizes a new value or throws; absent = any value. */
+  readonly check?: (v: string) => string;
+}
+
+const TRUE_FALSE = (v: string): string => {
+  const l = v.toLowerCase();
+  if (['on', 'true', 'yes', '1'].includes(l)) return 'on';
+  if (['off', 'false', 'no', '0'].includes(l)) return 'off';
+  throw new SqlError(SQLSTATE.INVALID_PARAMETER_VALUE, `parameter requires a Boolean value`);
+};
+
+const DEFAULTS: Record<string, Setting> = {
+  application_name: { value: '', reported: true },
+  client_encoding: {
+    value: 'UTF8',
+    reported: true,
+    check: (v) => {
+      if (!['utf8', 'utf-8', 'unicode'].includes(v.toLowerCase())) {
+        throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `client encoding "${v}" is not supported; only UTF8 is`);
+      }
+      return 'UTF8';
+    },
+  },
+  datestyle: {
+    value: 'ISO, MDY',
+    reported: true,
+    check: (v) => {
+      if (!/^\s*iso\s*(,\s*(mdy|dmy|ymd)\s*)?$/i.test(v)) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `DateStyle "${v}" is not supported; only ISO is`);
+      return 'ISO, MDY';
+    },
+  },
+  timezone: { value: 'UTC', reported: true, check: checkTimeZone },
+  intervalstyle: { value: 'postgres', reported: true },
+  integer_datetimes: { value: 'on', reported: true, readOnly: true },
+  standard_conforming_strings: { value: 'on', reported: true, check: (v) => {
+    if (TRUE_FALSE(v) !== 'on') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'standard_conforming_strings cannot be turned off');
+    return 'on';
+  } },
+  server_version: { value: SERVER_VERSION, reported: true, readOnly: true },
+  server_version_num: { value: SERVER_VERSION_NUM, readOnly: true },
+  server_encoding: { value: 'UTF8', reported: true, readOnly: true },
+  is_superuser: { value: 'off', reported: true, readOnly: true },
+  session_authorization: { value: '', reported: true, readOnly: true },
+  default_transaction_read_only: { value: 'off', reported: true, check: TRUE_FALSE },
+  in_hot_standby: { value: 'off', reported: true, readOnly: true },
+  search_path: { value: '"$user", public' },
+  extra_float_digits: { value: '1' },
+  statement_timeout: { value: '0' },
+  lock_timeout: { value: '0' },
+  idle_in_transaction_session_timeout: { value: '0' },
+  transaction_isolation: { value: 'serializable' },
+  default_transaction_isolation: { value: 'serializable' },
+  transaction_read_only: { value: 'off', readOnly: true },
+  bytea_output: { value: 'hex' },
+  client_min_messages: { value: 'notice' },
+  max_identifier_length: { value: '63', readOnly: true },
+  synchronous_commit: { value: 'on' },
+  row_security: { value: 'on' },
+  lc_messages: { value: 'C' },
+  lc_monetary: { value: 'C' },
+  lc_numeric: { value: 'C' },
+  lc_time: { value: 'C' },
+  escape_string_warning: { value: 'on' },
+  enable_seqscan: { value: 'on' },
+  work_mem: { value: '4MB' },
+};
+
+/** The spelling PostgreSQL uses in ParameterStatus for the reported ones. */
+const REPORTED_NAMES: Record<string, string> = { datestyle: 'DateStyle', timezone: 'TimeZone', intervalstyle: 'IntervalStyle' };
+
+function checkTimeZone(v: string): string {
+  const trimmed = v.trim();
+  if (/^[+-]?\d{1,2}(:\d{2})?$/.test(trimmed)) return trimmed;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: trimmed });
+  } catch {
+    throw new SqlError(SQLSTATE.INVALID_PARAMETER_VALUE, `invalid value for parameter "TimeZone": "${v}"`);
+  }
+  return trimmed.toLowerCase() === 'utc' ? 'UTC' : trimmed;
+}
+
+export class SessionSettings {
+  private readonly values = new Map<string, string>();
+  private readonly changed = new Map<string, string>();
+
+  constructor(user: string, superuser: boolean) {
+    for (const [name, s] of Object.entries(DEFAULTS)) this.values.set(name, s.value);
+    this.values.set('session_authorization', user);
+    this.values.set('is_superuser', superuser ? 'on' : 'off');
+  }
+
+  get(name: string): string {
+    const key = name.toLowerCase();
+    const v = this.values.get(key);
+    if (v === undefined) throw new SqlError(SQLSTATE.UNDEFINED_OBJECT, `unrecognized configuration parameter "${name}"`);
+    return v;
+  }
+
+  set(name: string, value: string | null): void {
+    const key = name.toLowerCase();
+    const setting = DEFAULTS[key];
+    // Custom "prefix.name" settings are allowed, as in PostgreSQL.
+    if (!setting && !key.includes('.')) throw new SqlError(SQLSTATE.UNDEFINED_OBJECT, `unrecognized configuration parameter "${name}"`);
+    if (setting?.readOnly) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `parameter "${name}" cannot be changed`);
+    const next = value === null ? (setting?.value ?? '') : setting?.check ? setting.check(value) : value;
+    this.values.set(key, next);
+    if (setting?.reported) this.changed.set(REPORTED_NAMES[key] ?? key, next);
+  }
+
+  /** Every reported parameter with its value, for the start of a session. */
+  reported(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [name, s] of Object.entries(DEFAULTS)) if (s.reported) out.set(REPORTED_NAMES[name] ?? name, this.values.get(name) ?? s.value);
+    return out;
+  }
+
+  takeChanged(): Map<string, string> {
+    const out = new Map(this.changed);
+    this.changed.clear();
+    return out;
+  }
+
+  get timeZone(): string {
+    return this.values.get('timezone') ?? 'UTC';
+  }
+
+  /** search_path as schema names; "$user" is the session user. */
+  searchPath(user: string): string[] {
+    return (this.values.get('search_path') ?? '')
+      .split(',')
+      .map((s) => s.trim().replace(/^"(.*)"$/, '$1'))
+      .filter((s) => s.length > 0)
+      .map((s) => (s === '$user' ? user : s));
+  }
+}
+
+export function defaultReportedParameters(): Map<string, string> {
+  return new SessionSettings('', false).reported();
+}

@@ -1,0 +1,151 @@
+// A SQL transaction over one KV transaction. Its first read also reads the
+// catalog version, in the same round trip: if another pod changed the schema,
+// the statement is planned again on the new catalog before it has done
+// anything (StaleCatalog), and because the version key is in the read set, a
+// schema change that commits later makes this transaction fail with 40001
+// instead of writing with an old schema.
+import type { KvClient, Transaction as KvTransaction } from '../../shared/kv/client/index.js';
+import { KvError, Transaction } from '../../shared/kv/client/index.js';
+import type { KeyValue, Span } from '../../shared/kv/protocol.js';
+import type { Catalog } from './catalog/catalog.js';
+import { CATALOG_VERSION, decodeCounter, type Keyspace } from './catalog/keyspace.js';
+import { loadCatalog } from './catalog/store.js';
+import { SQLSTATE, SqlError } from './errors.js';
+
+/** The schema changed since the statement was planned; plan it again with `catalog`. */
+export class StaleCatalog extends Error {
+  override readonly name = 'StaleCatalog';
+
+  constructor(readonly catalog: Catalog) {
+    super('catalog changed; the statement must be planned again');
+  }
+}
+
+export interface CatalogCache {
+  current: Catalog;
+}
+
+export interface TxnHooks {
+  /** Called once per KV round trip (for metrics). */
+  onRoundTrip?: () => void;
+  /** Rows (key-value pairs) a read returned. */
+  onRowsRead?: (count: number) => void;
+}
+
+const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
+
+export class SqlTxn {
+  readonly kv: KvTransaction;
+  /** The catalog this transaction reads and writes with, once checked against its snapshot. */
+  private checked: Catalog | null = null;
+  private changedCatalog: Catalog | null = null;
+  /** Microseconds since 2000-01-01, fixed at the start (now(), CURRENT_TIMESTAMP). */
+  readonly timestamp: bigint = BigInt(Date.now() - PG_EPOCH_MS) * 1000n;
+
+  constructor(
+    client: KvClient,
+    private readonly ks: Keyspace,
+    private readonly cache: CatalogCache,
+    private readonly hooks: TxnHooks = {},
+  ) {
+    this.kv = new Transaction(client);
+  }
+
+  /** The catalog at this transaction's snapshot (costs a round trip if nothing was read yet). */
+  async catalog(): Promise<Catalog> {
+    if (this.checked) return this.checked;
+    try {
+      await this.getMany([]);
+    } catch (err) {
+      if (!(err instanceof StaleCatalog)) throw err;
+    }
+    return this.checked ?? this.cache.current;
+  }
+
+  /** The catalog to plan with before anything was read: the checked one, or the pod's latest. */
+  get planningCatalog(): Catalog {
+    return this.checked ?? this.cache.current;
+  }
+
+  get catalogChecked(): boolean {
+    return this.checked !== null;
+  }
+
+  /** Point reads; the first read of the transaction carries the catalog version along. */
+  async getMany(keys: readonly Buffer[]): Promise<(Buffer | null)[]> {
+    if (this.checked) {
+      if (keys.length === 0) return [];
+      return this.counted(await this.kvCall(() => this.kv.getMany(keys)));
+    }
+    const [version, ...values] = this.counted(await this.kvCall(() => this.kv.getMany([this.ks.counterKey(CATALOG_VERSION), ...keys])));
+    const v = decodeCounter(version ?? null);
+    const planned = this.cache.current;
+    if (v === planned.version) {
+      this.checked = planned;
+      return values;
+    }
+    const fresh = await this.kvCall(() => loadCatalog(this.kv, this.ks, v));
+    if (fresh.version > this.cache.current.version) this.cache.current = fresh;
+    this.checked = fresh;
+    throw new StaleCatalog(fresh);
+  }
+
+  async scan(span: Span, limit?: number, reverse = false): Promise<KeyValue[]> {
+    if (!this.checked) await this.getMany([]);
+    const kvs = await this.kvCall(() => this.kv.scan(span, { ...(limit === undefined ? {} : { limit }), reverse }));
+    this.hooks.onRowsRead?.(kvs.length);
+    return kvs;
+  }
+
+  private counted(values: (Buffer | null)[]): (Buffer | null)[] {
+    this.hooks.onRowsRead?.(values.filter((v) => v !== null).length);
+    return values;
+  }
+
+  put(key: Buffer, value: Buffer): void {
+    this.kv.put(key, value);
+  }
+
+  delete(key: Buffer): void {
+    this.kv.delete(key);
+  }
+
+  deleteRange(span: Span): void {
+    this.kv.deleteRange(span);
+  }
+
+  /** After a schema change in this transaction: later statements plan with its result. */
+  adopt(catalog: Catalog): void {
+    this.checked = catalog;
+    this.changedCatalog = catalog;
+  }
+
+  async commit(): Promise<void> {
+    // A transaction that only wrote never saw the catalog version; check it now.
+    if (this.kv.hasWrites && !this.checked) await this.getMany([]);
+    await this.kvCall(() => this.kv.commit());
+    const changed = this.changedCatalog;
+    if (changed && changed.version > this.cache.current.version) this.cache.current = changed;
+  }
+
+  private async kvCall<R>(work: () => Promise<R>): Promise<R> {
+    this.hooks.onRoundTrip?.();
+    try {
+      return await work();
+    } catch (err) {
+      throw sqlErrorOf(err);
+    }
+  }
+}
+
+/** KV failures as the SQL client sees them. */
+export function sqlErrorOf(err: unknown): unknown {
+  if (!(err instanceof KvError)) return err;
+  if (err.isTransactionRetry) {
+    return new SqlError(SQLSTATE.SERIALIZATION_FAILURE, 'could not serialize access due to read/write dependencies among transactions', {
+      detail: err.message,
+      hint: 'The transaction might succeed if retried.',
+    });
+  }
+  return new SqlError(SQLSTATE.SYSTEM_ERROR, `storage error: ${err.message}`, { detail: `KV error ${err.code}` });
+}

@@ -1,0 +1,309 @@
+// The SQL pod end to end: a real kvpod (gRPC, mutual TLS, RocksDB), real pods
+// stamped by the operator's certificate, node-postgres and psql as clients.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { serialize } from 'pg-protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../kvpod/testing/fixtures.js';
+import type { SqlPod } from './pod.js';
+import { RawClient, bindMessage, dataRow, type Frame } from './server/testing/raw-client.js';
+import { ADMIN, clientConfig, connect, createTenant, startStampedPod, type TestTenant } from './testing/fixtures.js';
+
+const run = promisify(execFile);
+
+let certs: TestCerts;
+let kv: TestKvpod;
+let tenant: TestTenant;
+let pod: SqlPod;
+let db: pg.Client;
+
+beforeAll(async () => {
+  certs = await createTestCerts();
+  kv = await startTestKvpod(certs);
+  tenant = await createTenant(certs, kv.address, 'acme');
+  pod = await startStampedPod(certs, tenant, kv.address);
+  db = await connect(certs, pod);
+});
+
+afterAll(async () => {
+  await db?.end();
+  await pod?.shutdown();
+  await kv?.stop();
+});
+
+async function sqlError(work: Promise<unknown>): Promise<pg.DatabaseError> {
+  try {
+    await work;
+  } catch (err) {
+    if (err instanceof pg.DatabaseError) return err;
+    throw err;
+  }
+  throw new Error('expected the statement to fail');
+}
+
+describe('DDL and DML over node-postgres', () => {
+  it('creates a table, inserts, reads back by key, updates and deletes with RETURNING', async () => {
+    await db.query('CREATE TABLE kv (k integer PRIMARY KEY, v text NOT NULL, n bigint DEFAULT 7)');
+    const ins = await db.query("INSERT INTO kv (k, v) VALUES (1, 'one'), (2, 'two'), (3, 'three') RETURNING k, n");
+    expect(ins.rowCount).toBe(3);
+    expect(ins.rows).toEqual([
+      { k: 1, n: '7' },
+      { k: 2, n: '7' },
+      { k: 3, n: '7' },
+    ]);
+    expect((await db.query('SELECT v FROM kv WHERE k = $1', [2])).rows).toEqual([{ v: 'two' }]);
+    const upd = await db.query("UPDATE kv SET v = v || '!' WHERE k >= 2 RETURNING k, v");
+    expect(upd.rowCount).toBe(2);
+    expect(upd.rows).toEqual([
+      { k: 2, v: 'two!' },
+      { k: 3, v: 'three!' },
+    ]);
+    const del = await db.query('DELETE FROM kv WHERE k = 1 RETURNING v');
+    expect(del.rows).toEqual([{ v: 'one' }]);
+    expect((await db.query('SELECT k, v FROM kv ORDER BY k DESC')).rows).toEqual([
+      { k: 3, v: 'three!' },
+      { k: 2, v: 'two!' },
+    ]);
+  });
+
+  it('keeps secondary indexes in step with rows and uses them for lookups', async () => {
+    await db.query('CREATE TABLE people (id serial PRIMARY KEY, email varchar(40) UNIQUE, city text)');
+    await db.query('CREATE INDEX people_city ON people (city)');
+    await db.query("INSERT INTO people (email, city) VALUES ('a@x', 'Oslo'), ('b@x', 'Rome'), ('c@x', 'Oslo')");
+    expect((await db.query("SELECT id, email FROM people WHERE city = 'Oslo' ORDER BY id")).rows).toEqual([
+      { id: 1, email: 'a@x' },
+      { id: 3, email: 'c@x' },
+    ]);
+    await db.query("UPDATE people SET city = 'Rome' WHERE email = 'a@x'");
+    expect((await db.query("SELECT count(*) FROM people WHERE city = 'Oslo'")).rows).toEqual([{ count: '1' }]);
+    expect((await db.query("SELECT email FROM people WHERE city = 'Rome' ORDER BY email")).rows.map((r: { email: string }) => r.email)).toEqual(['a@x', 'b@x']);
+    const dup = await sqlError(db.query("INSERT INTO people (email, city) VALUES ('b@x', 'Paris')"));
+    expect(dup.code).toBe('23505');
+    expect(dup.message).toBe('duplicate key value violates unique constraint "people_email_key"');
+    expect(dup.detail).toBe('Key (email)=(b@x) already exists.');
+  });
+
+  it('serves point and range reads from the index, not full scans', async () => {
+    await db.query('CREATE TABLE big (id integer PRIMARY KEY, grp integer, payload text)');
+    const values = Array.from({ length: 500 }, (_, i) => `(${i}, ${i % 10}, 'p${i}')`).join(',');
+    await db.query(`INSERT INTO big VALUES ${values}`);
+    await db.query('CREATE INDEX big_grp ON big (grp)');
+    const rowsRead = async (sql: string, params: unknown[] = []) => {
+      const before = await metric('shoal_sqlpod_kv_rows_read_total');
+      const res = await db.query(sql, params);
+      return { rows: res.rows as Record<string, unknown>[], read: (await metric('shoal_sqlpod_kv_rows_read_total')) - before };
+    };
+    const point = await rowsRead('SELECT payload FROM big WHERE id = $1', [250]);
+    expect(point.rows).toEqual([{ payload: 'p250' }]);
+    expect(point.read).toBeLessThanOrEqual(2); // the row, and the catalog version
+    const range = await rowsRead('SELECT count(*) FROM big WHERE id >= 100 AND id < 120');
+    expect(range.rows).toEqual([{ count: '20' }]);
+    expect(range.read).toBeLessThanOrEqual(21);
+    const byIndex = await rowsRead('SELECT count(*) FROM big WHERE grp = 3');
+    expect(byIndex.rows).toEqual([{ count: '50' }]);
+    expect(byIndex.read).toBeLessThanOrEqual(101); // 50 index entries + 50 rows
+    const full = await rowsRead("SELECT count(*) FROM big WHERE payload = 'p7'");
+    expect(full.rows).toEqual([{ count: '1' }]);
+    expect(full.read).toBeGreaterThanOrEqual(500);
+  });
+
+  it('handles ON CONFLICT DO NOTHING and DO UPDATE', async () => {
+    await db.query('CREATE TABLE counters (name text PRIMARY KEY, hits integer NOT NULL)');
+    await db.query("INSERT INTO counters VALUES ('a', 1)");
+    const nothing = await db.query("INSERT INTO counters VALUES ('a', 5) ON CONFLICT DO NOTHING");
+    expect(nothing.rowCount).toBe(0);
+    const up = await db.query("INSERT INTO counters VALUES ('a', 5), ('b', 2) ON CONFLICT (name) DO UPDATE SET hits = counters.hits + excluded.hits RETURNING name, hits");
+    expect(up.rows).toEqual([
+      { name: 'a', hits: 6 },
+      { name: 'b', hits: 2 },
+    ]);
+  });
+
+  it('ALTER TABLE adds, renames and drops columns; old rows read the added default', async () => {
+    await db.query('CREATE TABLE evolve (id integer PRIMARY KEY, a text)');
+    await db.query("INSERT INTO evolve VALUES (1, 'x')");
+    await db.query('ALTER TABLE evolve ADD COLUMN b integer DEFAULT 42');
+    await db.query('ALTER TABLE evolve RENAME COLUMN a TO title');
+    await db.query("INSERT INTO evolve (id, title, b) VALUES (2, 'y', 1)");
+    expect((await db.query('SELECT id, title, b FROM evolve ORDER BY id')).rows).toEqual([
+      { id: 1, title: 'x', b: 42 },
+      { id: 2, title: 'y', b: 1 },
+    ]);
+    await db.query('ALTER TABLE evolve DROP COLUMN title');
+    expect((await db.query('SELECT * FROM evolve ORDER BY id')).rows).toEqual([
+      { id: 1, b: 42 },
+      { id: 2, b: 1 },
+    ]);
+    await db.query('ALTER TABLE evolve RENAME TO evolved');
+    expect((await db.query('SELECT count(*) FROM evolved')).rows).toEqual([{ count: '2' }]);
+    await db.query('TRUNCATE evolved');
+    expect((await db.query('SELECT count(*) FROM evolved')).rows).toEqual([{ count: '0' }]);
+  });
+
+  it('gives tables without a primary key a hidden row id', async () => {
+    await db.query('CREATE TABLE log (msg text)');
+    await db.query("INSERT INTO log VALUES ('a'), ('a'), ('b')");
+    const res = await db.query('SELECT * FROM log ORDER BY msg');
+    expect(res.fields.map((f) => f.name)).toEqual(['msg']);
+    expect(res.rows).toEqual([{ msg: 'a' }, { msg: 'a' }, { msg: 'b' }]);
+  });
+
+  it('creates and drops databases and schemas; names resolve through search_path', async () => {
+    await db.query('CREATE DATABASE shop');
+    await db.query('CREATE SCHEMA app');
+    await db.query('CREATE TABLE app.items (id integer PRIMARY KEY)');
+    await db.query('INSERT INTO app.items VALUES (1)');
+    expect((await sqlError(db.query('SELECT * FROM items'))).code).toBe('42P01');
+    await db.query('SET search_path = app, public');
+    expect((await db.query('SELECT id FROM items')).rows).toEqual([{ id: 1 }]);
+    await db.query('RESET search_path');
+    const shop = await connect(certs, pod, 'shop');
+    try {
+      expect((await sqlError(shop.query('SELECT * FROM app.items'))).code).toBe('42P01');
+      expect((await shop.query('SELECT current_database()')).rows).toEqual([{ current_database: 'shop' }]);
+    } finally {
+      await shop.end();
+    }
+    await db.query('DROP DATABASE shop');
+    const gone = new pg.Client(clientConfig(certs, pod, 'shop'));
+    const err = await sqlError(gone.connect());
+    expect(err.code).toBe('3D000');
+    await db.query('DROP SCHEMA app CASCADE');
+  });
+});
+
+describe('types', () => {
+  it('round-trips the v1 types in text and binary formats', async () => {
+    await db.query(`CREATE TABLE typed (
+      id smallint PRIMARY KEY, i integer, b bigint, f real, d double precision, n numeric(10,2),
+      t text, vc varchar(5), c char(3), bo boolean, by bytea, dt date, ts timestamp, tz timestamptz,
+      iv interval, u uuid, j jsonb)`);
+    await db.query(
+      `INSERT INTO typed VALUES (1, -5, 9007199254740993, 1.5, 2.25, 12.345, 'héllo', 'abc', 'x', true, '\\x0102',
+        '2024-02-29', '2024-02-29 12:34:56.5', '2024-02-29 12:34:56+02', '1 day 02:00:00', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '{"b": [1, 2], "a": null}')`,
+    );
+    const text = await db.query('SELECT * FROM typed');
+    expect(text.rows[0]).toMatchObject({
+      id: 1,
+      i: -5,
+      b: '9007199254740993',
+      f: 1.5,
+      d: 2.25,
+      n: '12.35',
+      t: 'héllo',
+      vc: 'abc',
+      c: 'x  ',
+      bo: true,
+      iv: { days: 1, hours: 2 },
+      u: 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+      j: { a: null, b: [1, 2] },
+    });
+    expect((text.rows[0] as { by: Buffer }).by).toEqual(Buffer.from([1, 2]));
+    expect((text.rows[0] as { tz: Date }).tz.toISOString()).toBe('2024-02-29T10:34:56.000Z');
+    // node-postgres decodes every DataRow as UTF-8, so binary results are checked byte by byte with a raw client.
+    const { client: raw } = await RawClient.login(pod.addresses.sql?.port ?? 0, ADMIN.username, ADMIN.password, { database: 'defaultdb' });
+    try {
+      raw.send(
+        serialize.parse({ text: 'SELECT i, b, d, bo, dt, u FROM typed WHERE id = $1', types: [21] }),
+        bindMessage({ paramFormats: [1], params: [Buffer.from([0, 1])], resultFormats: [1] }),
+        serialize.execute({}),
+        serialize.sync(),
+      );
+      const frames = await raw.until('Z');
+      const row = frames.find((f) => f.type === 'D');
+      expect(row, frames.map((f) => `${f.type}:${f.payload.toString()}`).join(' ')).toBeDefined();
+      const [i, b, d, bo, dt, u] = dataRow(row as Frame);
+      expect(i?.readInt32BE(0)).toBe(-5);
+      expect(b?.readBigInt64BE(0)).toBe(9007199254740993n);
+      expect(d?.readDoubleBE(0)).toBe(2.25);
+      expect(bo).toEqual(Buffer.from([1]));
+      expect(dt?.readInt32BE(0)).toBe(8825); // days from 2000-01-01 to 2024-02-29
+      expect(u?.toString('hex')).toBe('a0eebc999c0b4ef8bb6d6bb9bd380a11');
+    } finally {
+      raw.end();
+    }
+  });
+
+  it('applies NULL and three-valued logic as PostgreSQL does', async () => {
+    const res = await db.query('SELECT NULL = NULL AS a, NULL IS NULL AS b, (NULL AND false) AS c, (NULL OR true) AS d, 1 IN (2, NULL) AS e, coalesce(NULL, 3) AS f');
+    expect(res.rows).toEqual([{ a: null, b: true, c: false, d: true, e: null, f: 3 }]);
+  });
+});
+
+describe('errors keep the session usable', () => {
+  it.each([
+    ['SELEC 1', '42601', 1],
+    ['SELECT * FROM nowhere', '42P01', 15],
+    ['SELECT nope FROM kv', '42703', 8],
+    ["SELECT 1 + 'x'", '22P02', 12],
+    ['SELECT 1 / 0', '22012', undefined],
+    ['SELECT 2147483647 + 1', '22003', undefined],
+    ['INSERT INTO kv VALUES (2, NULL)', '23502', undefined],
+    ['INSERT INTO kv VALUES (2, \'dup\')', '23505', undefined],
+  ] as const)('%s → %s', async (sql, code, position) => {
+    const err = await sqlError(db.query(sql));
+    expect(err.code).toBe(code);
+    if (position !== undefined) expect(Number(err.position)).toBe(position);
+    expect((await db.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+  });
+
+  it('CHECK violations are 23514 and nothing is half-written', async () => {
+    await db.query('CREATE TABLE checked (id integer PRIMARY KEY, qty integer CHECK (qty > 0))');
+    const err = await sqlError(db.query('INSERT INTO checked VALUES (1, 5), (2, -1)'));
+    expect(err.code).toBe('23514');
+    expect(err.message).toBe('new row for relation "checked" violates check constraint "checked_qty_check"');
+    expect((await db.query('SELECT count(*) FROM checked')).rows).toEqual([{ count: '0' }]);
+  });
+});
+
+describe('transactions', () => {
+  it('commits, rolls back, and refuses statements after an error until ROLLBACK (25P02)', async () => {
+    await db.query('CREATE TABLE acct (id integer PRIMARY KEY, bal integer)');
+    await db.query('BEGIN');
+    await db.query('INSERT INTO acct VALUES (1, 100)');
+    await db.query('ROLLBACK');
+    expect((await db.query('SELECT count(*) FROM acct')).rows).toEqual([{ count: '0' }]);
+    await db.query('BEGIN');
+    await db.query('INSERT INTO acct VALUES (1, 100)');
+    expect((await sqlError(db.query('SELECT 1/0'))).code).toBe('22012');
+    expect((await sqlError(db.query('SELECT 1'))).code).toBe('25P02');
+    await db.query('ROLLBACK');
+    await db.query('BEGIN');
+    await db.query('INSERT INTO acct VALUES (1, 100)');
+    expect((await db.query('SELECT bal FROM acct WHERE id = 1')).rows).toEqual([{ bal: 100 }]);
+    await db.query('COMMIT');
+    expect((await db.query('SELECT bal FROM acct WHERE id = 1')).rows).toEqual([{ bal: 100 }]);
+  });
+
+  it('answers SET/SHOW and the session functions', async () => {
+    await db.query("SET application_name = 'tests'");
+    expect((await db.query('SHOW application_name')).rows).toEqual([{ application_name: 'tests' }]);
+    const res = await db.query('SELECT version(), current_database(), current_schema(), current_user');
+    const row = res.rows[0] as Record<string, string>;
+    expect(row.version).toMatch(/^PostgreSQL 16\./);
+    expect(row).toMatchObject({ current_database: 'defaultdb', current_schema: 'public', current_user: ADMIN.username });
+    expect((await sqlError(db.query('SET no_such_setting = 1'))).code).toBe('42704');
+  });
+});
+
+describe('psql', () => {
+  // psql 15 speaks only the simple protocol (\\bind arrived in 16); node-postgres covers the extended one above.
+  it('runs a multi-statement script over TLS and reports errors with position', async () => {
+    const sql = pod.addresses.sql;
+    const env = { ...process.env, PGPASSWORD: ADMIN.password, PGSSLMODE: 'require' };
+    const args = ['-h', '127.0.0.1', '-p', String(sql?.port), '-U', ADMIN.username, '-d', 'defaultdb', '-X', '-q', '-A', '-t'];
+    const out = await run('psql', [...args, '-c', "CREATE TABLE ps (id int PRIMARY KEY, v text); INSERT INTO ps VALUES (1, 'a'), (2, 'b'); SELECT v FROM ps ORDER BY id"], { env });
+    expect(out.stdout.trim().split('\n')).toEqual(['a', 'b']);
+    const bad = await run('psql', [...args, '-c', 'SELECT nope FROM ps'], { env }).catch((e: { stderr: string }) => e);
+    expect(bad.stderr).toContain('column "nope" does not exist');
+    expect(bad.stderr).toContain('LINE 1: SELECT nope FROM ps');
+  });
+});
+
+async function metric(name: string): Promise<number> {
+  const ops = pod.addresses.ops;
+  const text = await (await fetch(`http://127.0.0.1:${ops?.port ?? 0}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return Number(line?.split(' ')[1] ?? 0);
+}
