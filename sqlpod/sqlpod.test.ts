@@ -231,6 +231,33 @@ describe('types', () => {
   });
 });
 
+describe('subqueries', () => {
+  it('evaluates uncorrelated and correlated scalar, EXISTS and IN subqueries, also in UPDATE', async () => {
+    await db.query('CREATE TABLE sq (a integer, b integer, c integer)');
+    await db.query('INSERT INTO sq VALUES (1, 2, 3), (4, 5, 6), (7, 8, 9)');
+    expect((await db.query('SELECT a, (SELECT count(*) FROM sq AS x WHERE x.b < sq.b) AS n FROM sq ORDER BY a')).rows).toEqual([
+      { a: 1, n: '0' },
+      { a: 4, n: '1' },
+      { a: 7, n: '2' },
+    ]);
+    expect((await db.query('SELECT a FROM sq WHERE EXISTS (SELECT 1 FROM sq AS x WHERE x.b < sq.b) ORDER BY a')).rows).toEqual([{ a: 4 }, { a: 7 }]);
+    expect((await db.query('SELECT a FROM sq WHERE a IN (SELECT b - 1 FROM sq) ORDER BY a')).rows).toEqual([{ a: 1 }, { a: 4 }, { a: 7 }]);
+    expect((await db.query('SELECT a FROM sq WHERE c > (SELECT avg(c) FROM sq)')).rows).toEqual([{ a: 7 }]);
+    // Two levels out: the innermost subquery reads the outermost row.
+    expect((await db.query('SELECT a, (SELECT max(b) FROM sq AS y WHERE y.a < (SELECT max(z.a) FROM sq AS z WHERE z.a <= sq.a)) AS m FROM sq ORDER BY a')).rows).toEqual([
+      { a: 1, m: null },
+      { a: 4, m: 2 },
+      { a: 7, m: 5 },
+    ]);
+    expect((await db.query('UPDATE sq SET c = (SELECT max(x.c) FROM sq AS x WHERE x.a < sq.a) RETURNING a, c')).rows).toEqual([
+      { a: 1, c: null },
+      { a: 4, c: 3 },
+      { a: 7, c: 6 },
+    ]);
+    expect((await sqlError(db.query('SELECT (SELECT a FROM sq)'))).code).toBe('21000');
+  });
+});
+
 describe('errors keep the session usable', () => {
   it.each([
     ['SELEC 1', '42601', 1],

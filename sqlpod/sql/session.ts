@@ -9,13 +9,13 @@ import type { SequenceDescriptor } from './catalog/descriptors.js';
 import type { Keyspace } from './catalog/keyspace.js';
 import { DDL_KINDS, executeDdl } from './ddl/index.js';
 import { SQLSTATE, SqlError } from './errors.js';
-import { run, type ExecContext } from './exec/run.js';
+import { Subqueries, run, type ExecContext } from './exec/run.js';
 import { executeWrite } from './exec/write.js';
 import { ParamTypes, type SessionInfo } from './plan/analyze-expr.js';
 import type { PlanContext } from './plan/context.js';
 import { planDelete, planInsert, planUpdate, type WritePlan } from './plan/dml.js';
 import type { EvalContext, Row } from './plan/expr.js';
-import type { OutputColumn, QueryPlan } from './plan/plan.js';
+import type { OutputColumn, QueryPlan, Subquery } from './plan/plan.js';
 import { planSelect } from './plan/select.js';
 import type { ExecuteResult, FormatCode, EncodedRow, Notice, ParsedStatement, Portal, PreparedStatement, ResultColumn, SqlSession } from './session-api.js';
 import { SERVER_VERSION, SessionSettings } from './settings.js';
@@ -37,7 +37,7 @@ export interface EngineServices {
 
 type Planned =
   | { readonly kind: 'query'; readonly plan: QueryPlan }
-  | { readonly kind: 'write'; readonly plan: WritePlan }
+  | { readonly kind: 'write'; readonly plan: WritePlan; readonly subqueries: readonly Subquery[] }
   | { readonly kind: 'utility' };
 
 class Prepared implements PreparedStatement {
@@ -184,9 +184,9 @@ export class Session implements SqlSession {
     if (!node) return { kind: 'utility' };
     const ctx: PlanContext = { catalog, names: this.names(), session: this.info(), params, position: stmt.position, subqueries: [] };
     if ('SelectStmt' in node) return { kind: 'query', plan: planSelect(node.SelectStmt, ctx) };
-    if ('InsertStmt' in node) return { kind: 'write', plan: planInsert(node.InsertStmt, ctx) };
-    if ('UpdateStmt' in node) return { kind: 'write', plan: planUpdate(node.UpdateStmt, ctx) };
-    if ('DeleteStmt' in node) return { kind: 'write', plan: planDelete(node.DeleteStmt, ctx) };
+    if ('InsertStmt' in node) return { kind: 'write', plan: planInsert(node.InsertStmt, ctx), subqueries: ctx.subqueries };
+    if ('UpdateStmt' in node) return { kind: 'write', plan: planUpdate(node.UpdateStmt, ctx), subqueries: ctx.subqueries };
+    if ('DeleteStmt' in node) return { kind: 'write', plan: planDelete(node.DeleteStmt, ctx), subqueries: ctx.subqueries };
     return { kind: 'utility' };
   }
 
@@ -235,8 +235,8 @@ export class Session implements SqlSession {
         }
         const planned = p.planned.plan;
         if (planned.kind === 'utility') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `${stmt.kind} is not supported`);
-        const { exec, subqueryRows } = this.execContext(txn, params);
-        await runSubqueries(planned.kind === 'query' ? planned.plan.subqueries : [], exec, subqueryRows);
+        const exec = this.execContext(txn, params, planned.kind === 'query' ? planned.plan.subqueries : planned.subqueries, planned.kind === 'query');
+        await exec.subqueries.prepare(exec);
         if (planned.kind === 'write') {
           const result = await executeWrite(planned.plan, exec);
           const tag = planned.plan.kind === 'insert' ? `INSERT 0 ${result.count}` : `${planned.plan.kind.toUpperCase()} ${result.count}`;
@@ -253,16 +253,16 @@ export class Session implements SqlSession {
     }
   }
 
-  private execContext(txn: SqlTxn, params: readonly Datum[]): { exec: ExecContext; subqueryRows: Row[][] } {
+  private execContext(txn: SqlTxn, params: readonly Datum[], subqueryPlans: readonly Subquery[], readOnly: boolean): ExecContext {
     const reserved = new Map<number, bigint[]>();
-    const subqueryRows: Row[][] = [];
     const engine = this.engine;
+    const subqueries = new Subqueries(subqueryPlans);
     const evalCtx: EvalContext = {
       params,
       timeZone: this.settings.timeZone,
       statementTimestamp: BigInt(Date.now() - Date.UTC(2000, 0, 1)) * 1000n,
       transactionTimestamp: txn.timestamp,
-      subqueries: { rows: (id) => subqueryRows[id] ?? [] },
+      subqueries,
       sequences: {
         next(id) {
           const v = reserved.get(id)?.shift();
@@ -271,12 +271,15 @@ export class Session implements SqlSession {
         },
       },
       uniqueRowId: () => engine.uniqueRowId(),
+      outer: [],
     };
     const catalog = txn.planningCatalog;
-    const exec: ExecContext = {
+    return {
       txn,
       ks: this.engine.ks,
       eval: evalCtx,
+      subqueries,
+      scanCache: readOnly ? new Map() : null,
       checkCancel: () => {
         if (this.cancelled) throw new SqlError(SQLSTATE.QUERY_CANCELED, 'canceling statement due to user request');
       },
@@ -290,7 +293,6 @@ export class Session implements SqlSession {
         },
       },
     };
-    return { exec, subqueryRows };
   }
 
   private async ddl(node: Node, stmt: Statement, txn: SqlTxn): Promise<string> {
@@ -298,7 +300,7 @@ export class Session implements SqlSession {
       throw new SqlError(SQLSTATE.ACTIVE_SQL_TRANSACTION, `${stmt.kind} cannot run inside a transaction block`);
     }
     const catalog = await txn.catalog();
-    const { exec } = this.execContext(txn, []);
+    const exec = this.execContext(txn, [], [], false);
     const result = await executeDdl(node, {
       txn,
       ks: this.engine.ks,
@@ -398,15 +400,6 @@ export class Session implements SqlSession {
         return c.format === 1 ? formatBinary(type, v) : Buffer.from(formatText(type, v, ctx), 'utf8');
       }),
     );
-  }
-}
-
-/** Uncorrelated subqueries run once, before the statement, in id order (inner ones first). */
-async function runSubqueries(plans: QueryPlan['subqueries'], exec: ExecContext, results: Row[][]): Promise<void> {
-  for (const plan of plans) {
-    const rows: Row[] = [];
-    for await (const batch of run(plan, exec)) rows.push(...batch);
-    results.push(rows);
   }
 }
 

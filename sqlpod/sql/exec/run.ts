@@ -5,8 +5,8 @@ import type { Keyspace } from '../catalog/keyspace.js';
 import type { TableDescriptor } from '../catalog/descriptors.js';
 import { PRIMARY_INDEX_ID } from '../catalog/descriptors.js';
 import { SQLSTATE, SqlError } from '../errors.js';
-import { compile, type EvalContext, type Expr, type Row } from '../plan/expr.js';
-import type { PlanNode, SortKey } from '../plan/plan.js';
+import { compile, type EvalContext, type Expr, type Row, type SubqueryResults } from '../plan/expr.js';
+import type { PlanNode, SortKey, Subquery } from '../plan/plan.js';
 import { RowCodec } from '../rows/codec.js';
 import type { SqlTxn } from '../txn.js';
 import { KeyWriter, compare, encodeKey, type Datum, type SqlType } from '../types/index.js';
@@ -23,6 +23,9 @@ export interface SequenceReservations {
 export interface ExecContext {
   readonly txn: SqlTxn;
   readonly sequences: SequenceReservations;
+  readonly subqueries: Subqueries;
+  /** Decoded rows of spans already read by this statement (read-only statements only: the snapshot cannot change). */
+  readonly scanCache: Map<string, Row[]> | null;
   readonly ks: Keyspace;
   readonly eval: EvalContext;
   /** Throws 57014 when the statement was cancelled. */
@@ -58,7 +61,9 @@ export async function* run(node: PlanNode, ctx: ExecContext): Batches {
       return;
     case 'filter': {
       const predicate = compile(node.predicate);
+      const correlated = ctx.subqueries.correlatedIn([node.predicate]);
       for await (const batch of run(node.input, ctx)) {
+        if (correlated.length) await ctx.subqueries.prepareFor(correlated, batch, ctx);
         const kept = batch.filter((row) => predicate(row, ctx.eval) === true);
         if (kept.length) yield kept;
       }
@@ -67,7 +72,9 @@ export async function* run(node: PlanNode, ctx: ExecContext): Batches {
     case 'project': {
       const exprs = node.exprs.map(compile);
       const uses = sequenceUses(node.exprs);
+      const correlated = ctx.subqueries.correlatedIn(node.exprs);
       for await (const batch of run(node.input, ctx)) {
+        if (correlated.length) await ctx.subqueries.prepareFor(correlated, batch, ctx);
         for (const [id, n] of uses) await ctx.sequences.reserve(id, n * batch.length);
         yield batch.map((row) => exprs.map((e) => e(row, ctx.eval)));
       }
@@ -174,18 +181,27 @@ async function* scan(table: TableDescriptor, access: Parameters<typeof accessKey
     return;
   }
   for (const span of keys.spans) {
+    const cacheKey = `${span.startKey.toString('hex')}/${span.endKey.toString('hex')}`;
+    const cached = ctx.scanCache?.get(cacheKey);
+    if (cached) {
+      yield* chunks(cached);
+      continue;
+    }
+    const all: Row[] = [];
     let rest = span;
     for (;;) {
       ctx.checkCancel();
       const page = await ctx.txn.scan(rest, SCAN_PAGE);
       if (page.length === 0) break;
       const rows = primary ? page.map((kv) => codec.decodeRow(kv.key, kv.value)) : await lookupRows(codec, access.index, page, ctx);
+      if (ctx.scanCache) all.push(...rows);
       if (rows.length) yield rows;
       if (page.length < SCAN_PAGE) break;
       const last = page[page.length - 1];
       if (!last) break;
       rest = { startKey: keyNext(last.key), endKey: rest.endKey };
     }
+    ctx.scanCache?.set(cacheKey, all);
   }
 }
 
@@ -220,6 +236,62 @@ async function* aggregate(node: Extract<PlanNode, { kind: 'aggregate' }>, ctx: E
     }
   }
   yield* chunks([...groups.values()].map((g) => [...g.key, ...g.states.map((s) => s.result())]));
+}
+
+/**
+ * The statement's subqueries: uncorrelated ones run once before it,
+ * correlated ones once per row of their enclosing query, a batch at a time,
+ * so that expressions can stay synchronous.
+ */
+export class Subqueries implements SubqueryResults {
+  private readonly once: Row[][] = [];
+  private readonly perRow = new WeakMap<Row, Map<number, Row[]>>();
+
+  constructor(private readonly plans: readonly Subquery[]) {}
+
+  rows(id: number, row: Row): Row[] {
+    const plan = this.plans[id];
+    const rows = plan?.correlated ? this.perRow.get(row)?.get(id) : this.once[id];
+    if (!rows) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `subquery ${id} was not run before its use`);
+    return rows;
+  }
+
+  /** Runs the uncorrelated subqueries (inner ones first: their ids are lower). */
+  async prepare(ctx: ExecContext): Promise<void> {
+    for (const [id, plan] of this.plans.entries()) {
+      if (!plan.correlated) this.once[id] = await collect(run(plan.root, ctx));
+    }
+  }
+
+  /** The correlated subqueries these expressions use. */
+  correlatedIn(exprs: readonly Expr[]): number[] {
+    const ids = new Set<number>();
+    const visit = (e: Expr): void => {
+      if ((e.kind === 'subqueryValue' || e.kind === 'subqueryExists' || e.kind === 'subqueryIn') && this.plans[e.id]?.correlated) ids.add(e.id);
+      for (const child of childrenOf(e)) visit(child);
+    };
+    exprs.forEach(visit);
+    return [...ids];
+  }
+
+  /** Runs correlated subqueries for each row of a batch, with that row as their outer row. */
+  async prepareFor(ids: readonly number[], batch: readonly Row[], ctx: ExecContext): Promise<void> {
+    for (const row of batch) {
+      const results = new Map<number, Row[]>();
+      const inner: ExecContext = { ...ctx, eval: { ...ctx.eval, outer: [row, ...ctx.eval.outer] } };
+      for (const id of ids) {
+        const plan = this.plans[id];
+        if (plan) results.set(id, await collect(run(plan.root, inner)));
+      }
+      this.perRow.set(row, results);
+    }
+  }
+}
+
+async function collect(batches: Batches): Promise<Row[]> {
+  const rows: Row[] = [];
+  for await (const batch of batches) rows.push(...batch);
+  return rows;
 }
 
 /** How many values each sequence gives per evaluation of these expressions (nextval calls). */

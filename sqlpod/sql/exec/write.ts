@@ -213,6 +213,8 @@ async function update(plan: UpdatePlan, ctx: ExecContext): Promise<WriteResult> 
   // Read every row first: the writes must not feed back into the scan (Halloween problem).
   const rows: Row[] = [];
   for await (const batch of run(plan.source, ctx)) rows.push(...batch);
+  const correlated = ctx.subqueries.correlatedIn([...plan.sets.map((x) => x.expr), ...(plan.returning?.exprs ?? [])]);
+  if (correlated.length) await ctx.subqueries.prepareFor(correlated, rows, ctx);
   const out: Row[] = [];
   const changes = rows.map((old) => {
     const next = [...old];

@@ -66,7 +66,7 @@ export class Grouping {
 /** Analyzes subqueries for the expression analyzer (supplied by the statement planner). */
 export interface SubqueryPlanner {
   /** Plans a subquery, returns its id and output column types. */
-  plan(select: Node, outer: Scope, location: number | undefined): { id: number; columns: readonly SqlType[] };
+  plan(select: Node, outer: Scope, location: number | undefined): { id: number; columns: readonly SqlType[]; correlated: boolean };
 }
 
 export interface ExprContext {
@@ -187,18 +187,15 @@ function analyzeColumnRef(fields: readonly Node[], location: number | undefined,
   if (names.includes('*')) {
     throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, '* is only allowed in a select list', at(ctx, location));
   }
-  const col = ctx.scope.resolve(names, ctx.position(location));
-  if (col) {
-    if (ctx.grouping) {
-      const qualified = col.table ? `${col.table}.${col.name}` : col.name;
-      throw new SqlError(SQLSTATE.GROUPING_ERROR, `column "${qualified}" must appear in the GROUP BY clause or be used in an aggregate function`, at(ctx, location));
-    }
-    return { kind: 'column', type: col.type, slot: col.slot };
+  const found = ctx.scope.resolve(names, ctx.position(location));
+  if (!found) throw new SqlError(SQLSTATE.UNDEFINED_COLUMN, `column "${names.join('.')}" does not exist`, at(ctx, location));
+  const col = found.column;
+  if (found.depth > 0) return { kind: 'outer', type: col.type, depth: found.depth, slot: col.slot };
+  if (ctx.grouping) {
+    const qualified = col.table ? `${col.table}.${col.name}` : col.name;
+    throw new SqlError(SQLSTATE.GROUPING_ERROR, `column "${qualified}" must appear in the GROUP BY clause or be used in an aggregate function`, at(ctx, location));
   }
-  if (ctx.scope.outer?.resolve(names, ctx.position(location))) {
-    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'correlated subqueries are not supported yet', at(ctx, location));
-  }
-  throw new SqlError(SQLSTATE.UNDEFINED_COLUMN, `column "${names.join('.')}" does not exist`, at(ctx, location));
+  return { kind: 'column', type: col.type, slot: col.slot };
 }
 
 type AExpr = Extract<Node, { A_Expr: unknown }>['A_Expr'];
@@ -419,6 +416,9 @@ type SubLinkNode = Extract<Node, { SubLink: unknown }>['SubLink'];
 function analyzeSubLink(s: SubLinkNode, ctx: ExprContext): Expr {
   if (!ctx.subqueries) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'subqueries are not allowed here', at(ctx, s.location));
   const planned = ctx.subqueries.plan(required(s.subselect), ctx.scope, s.location);
+  if (planned.correlated && ctx.grouping) {
+    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'correlated subqueries after GROUP BY or aggregates are not supported yet', at(ctx, s.location));
+  }
   const first = planned.columns[0] ?? T.unknown;
   switch (s.subLinkType) {
     case 'EXISTS_SUBLINK':

@@ -2,7 +2,7 @@
 import type { Node } from '@pgsql/types';
 import { findRelation, type Catalog, type NameContext } from '../catalog/catalog.js';
 import type { ParamTypes, SessionInfo } from './analyze-expr.js';
-import type { PlanNode } from './plan.js';
+import type { Subquery } from './plan.js';
 
 export interface PlanContext {
   readonly catalog: Catalog;
@@ -11,8 +11,8 @@ export interface PlanContext {
   readonly params: ParamTypes;
   /** Parser location (byte offset in the query string) → 1-based position in the statement. */
   readonly position: (location: number | undefined) => number | undefined;
-  /** Subqueries of the statement, run before it; their index is their id. */
-  readonly subqueries: PlanNode[];
+  /** Subqueries of the statement; their index is their id. */
+  readonly subqueries: Subquery[];
 }
 
 /** nextval's lookup: a sequence by name, in the search path or qualified. */

@@ -12,7 +12,7 @@ import type { Expr } from './expr.js';
 import { chooseAccess } from './index-selection.js';
 import type { OutputColumn, PlanNode } from './plan.js';
 import { Scope } from './scope.js';
-import { columnType, fullScan, planSelect, tableColumns } from './select.js';
+import { columnType, fullScan, planSelect, subqueryPlanner, tableColumns } from './select.js';
 
 export interface Returning {
   readonly exprs: readonly Expr[];
@@ -63,7 +63,16 @@ type UpdateNode = Extract<Node, { UpdateStmt: unknown }>['UpdateStmt'];
 type DeleteNode = Extract<Node, { DeleteStmt: unknown }>['DeleteStmt'];
 
 function exprContext(ctx: PlanContext, scope: Scope): ExprContext {
-  return { scope, params: ctx.params, session: ctx.session, position: ctx.position, sequenceNamed: sequenceLookup(ctx), grouping: null, noAggregates: 'this statement' };
+  return {
+    scope,
+    params: ctx.params,
+    session: ctx.session,
+    position: ctx.position,
+    sequenceNamed: sequenceLookup(ctx),
+    grouping: null,
+    noAggregates: 'this statement',
+    subqueries: subqueryPlanner(ctx),
+  };
 }
 
 export function planInsert(stmt: InsertNode, ctx: PlanContext): InsertPlan {

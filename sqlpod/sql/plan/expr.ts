@@ -13,6 +13,8 @@ export interface EvalContext {
   /** Results of the statement's subqueries, by subquery id. */
   readonly subqueries: SubqueryResults;
   readonly sequences: SequenceValues;
+  /** Rows of the enclosing queries, innermost first, for a correlated subquery's outer references. */
+  readonly outer: readonly Row[];
   /** A new unique row id for tables without a primary key. */
   readonly uniqueRowId: () => bigint;
 }
@@ -23,8 +25,11 @@ export interface SequenceValues {
 }
 
 export interface SubqueryResults {
-  /** The rows of an uncorrelated subquery, computed before the statement runs. */
-  rows(id: number): readonly (readonly Datum[])[];
+  /**
+   * The rows of a subquery: computed once before the statement for an
+   * uncorrelated one, per row of the enclosing query (`row`) for a correlated one.
+   */
+  rows(id: number, row: Row): readonly (readonly Datum[])[];
 }
 
 export type Row = Datum[];
@@ -34,6 +39,8 @@ export type Expr =
   | { readonly kind: 'const'; readonly type: SqlType; readonly value: Datum; readonly location?: number }
   | { readonly kind: 'param'; readonly type: SqlType; readonly index: number }
   | { readonly kind: 'column'; readonly type: SqlType; readonly slot: number }
+  /** A column of an enclosing query's row (depth 1 = the query directly around this subquery). */
+  | { readonly kind: 'outer'; readonly type: SqlType; readonly depth: number; readonly slot: number }
   | {
       readonly kind: 'call';
       readonly type: SqlType;
@@ -78,6 +85,10 @@ export function compile(expr: Expr): Compiled {
     case 'column': {
       const slot = expr.slot;
       return (row) => row[slot] ?? null;
+    }
+    case 'outer': {
+      const { depth, slot } = expr;
+      return (_row, ctx) => ctx.outer[depth - 1]?.[slot] ?? null;
     }
     case 'call': {
       const args = expr.args.map(compile);
@@ -196,20 +207,20 @@ export function compile(expr: Expr): Compiled {
     }
     case 'subqueryValue': {
       const id = expr.id;
-      return (_row, ctx) => {
-        const rows = ctx.subqueries.rows(id);
+      return (row, ctx) => {
+        const rows = ctx.subqueries.rows(id, row);
         if (rows.length > 1) throw new SqlError(SQLSTATE.CARDINALITY_VIOLATION, 'more than one row returned by a subquery used as an expression');
         return rows[0]?.[0] ?? null;
       };
     }
     case 'subqueryExists': {
       const id = expr.id;
-      return (_row, ctx) => ctx.subqueries.rows(id).length > 0;
+      return (row, ctx) => ctx.subqueries.rows(id, row).length > 0;
     }
     case 'subqueryIn': {
       const arg = compile(expr.arg);
       const { id, equal, negated } = expr;
-      return (row, ctx) => inResult(arg(row, ctx), ctx.subqueries.rows(id).map((r) => r[0] ?? null), equal, negated);
+      return (row, ctx) => inResult(arg(row, ctx), ctx.subqueries.rows(id, row).map((r) => r[0] ?? null), equal, negated);
     }
   }
 }
@@ -238,6 +249,7 @@ export function isStable(expr: Expr): boolean {
     case 'param':
       return true;
     case 'column':
+    case 'outer':
     case 'subqueryValue':
     case 'subqueryExists':
     case 'subqueryIn':

@@ -47,6 +47,12 @@ export type PlanNode =
   | { readonly kind: 'union'; readonly inputs: readonly PlanNode[] }
   | { readonly kind: 'setop'; readonly op: 'intersect' | 'except'; readonly all: boolean; readonly left: PlanNode; readonly right: PlanNode; readonly types: readonly SqlType[] };
 
+/** Uncorrelated subqueries run once before the statement; correlated ones per row of their enclosing query. */
+export interface Subquery {
+  readonly root: PlanNode;
+  readonly correlated: boolean;
+}
+
 export interface OutputColumn {
   readonly name: string;
   readonly type: SqlType;
@@ -58,6 +64,8 @@ export interface OutputColumn {
 export interface QueryPlan {
   readonly root: PlanNode;
   readonly columns: readonly OutputColumn[];
-  /** Subqueries evaluated before the statement, by id (uncorrelated only). */
-  readonly subqueries: readonly PlanNode[];
+  /** The statement's subqueries, by id. */
+  readonly subqueries: readonly Subquery[];
+  /** A subquery of this query reads this query's enclosing rows (it is itself correlated). */
+  readonly correlated: boolean;
 }

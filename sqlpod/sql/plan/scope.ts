@@ -20,21 +20,40 @@ export class Scope {
     readonly columns: readonly ScopeColumn[],
     /** The scope of an enclosing query (for correlated references). */
     readonly outer: Scope | null = null,
+    /** A marker between a subquery and its enclosing query: no columns, and not a query level of its own. */
+    readonly boundary = false,
   ) {}
 
   static empty(): Scope {
     return new Scope([]);
   }
 
-  /** Finds `name` or `table.name` (schema-qualified forms use their last two parts). */
-  resolve(fields: readonly string[], position: number | undefined): ScopeColumn | undefined {
+  /** Set when a subquery inside this scope's query reads one of its enclosing queries' columns. */
+  correlated = false;
+
+  /**
+   * Finds `name` or `table.name` here or in an enclosing query's scope
+   * (depth 0 = here). Scopes passed on the way out become correlated.
+   */
+  resolve(fields: readonly string[], position: number | undefined): { column: ScopeColumn; depth: number } | undefined {
     const at = position === undefined ? {} : { position };
     const name = fields[fields.length - 1] ?? '';
     const table = fields.length >= 2 ? fields[fields.length - 2] : undefined;
-    const matches = this.columns.filter((c) => c.name === name && (table === undefined || c.table === table));
-    if (matches.length > 1) throw new SqlError(SQLSTATE.AMBIGUOUS_COLUMN, `column reference "${name}" is ambiguous`, at);
-    if (matches[0]) return matches[0];
-    if (table !== undefined && !this.columns.some((c) => c.table === table)) {
+    let tableSeen = false;
+    let depth = 0;
+    for (let scope: Scope | null = this; scope; scope = scope.outer) {
+      const matches = scope.columns.filter((c) => c.name === name && (table === undefined || c.table === table));
+      if (matches.length > 1) throw new SqlError(SQLSTATE.AMBIGUOUS_COLUMN, `column reference "${name}" is ambiguous`, at);
+      const found = matches[0];
+      if (found) {
+        for (let s: Scope | null = this; s && s !== scope; s = s.outer) s.correlated = true;
+        return { column: found, depth };
+      }
+      // Each boundary passed is one enclosing query further out.
+      if (scope.boundary) depth++;
+      if (table !== undefined && scope.columns.some((c) => c.table === table)) tableSeen = true;
+    }
+    if (table !== undefined && !tableSeen) {
       throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `missing FROM-clause entry for table "${table}"`, at);
     }
     return undefined;

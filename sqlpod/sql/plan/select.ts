@@ -177,7 +177,7 @@ function finishWith(input: PlanNode, columns: OutputColumn[], keys: SortKey[], w
   const offset = limitExpr(select.limitOffset, 'OFFSET', ctx);
   if (limit || offset) node = { kind: 'limit', input: node, limit, offset };
   if (keys.some((k) => k.slot >= width)) node = { kind: 'trim', input: node, width };
-  return { root: node, columns, subqueries: ctx.subqueries };
+  return { root: node, columns, subqueries: ctx.subqueries, correlated: false };
 }
 
 function planFrom(from: readonly Node[], ctx: PlanContext, outer: Scope | null): { source: PlanNode; scope: Scope } {
@@ -302,13 +302,16 @@ function limitExpr(n: Node | undefined, clause: 'LIMIT' | 'OFFSET', ctx: PlanCon
   return coerce(analyzeExpr(n, exprCtx), T.int8, 'implicit', exprCtx, undefined);
 }
 
-function subqueryPlanner(ctx: PlanContext) {
+export function subqueryPlanner(ctx: PlanContext) {
   return {
     plan(node: Node, outerScope: Scope) {
       if (!('SelectStmt' in node)) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'only SELECT subqueries are supported');
-      const plan = planSelect(node.SelectStmt, ctx, outerScope);
-      ctx.subqueries.push(plan.root);
-      return { id: ctx.subqueries.length - 1, columns: plan.columns.map((c) => c.type) };
+      const probe = new Scope([], outerScope, true);
+      const plan = planSelect(node.SelectStmt, ctx, probe);
+      // The probe sits between the subquery and its enclosing query: references that pass it are correlated.
+      const correlated = probe.correlated;
+      ctx.subqueries.push({ root: plan.root, correlated });
+      return { id: ctx.subqueries.length - 1, columns: plan.columns.map((c) => c.type), correlated };
     },
   };
 }
