@@ -41,12 +41,14 @@ export class Scope {
     const table = fields.length >= 2 ? fields[fields.length - 2] : undefined;
     let tableSeen = false;
     let depth = 0;
-    for (let scope: Scope | null = this; scope; scope = scope.outer) {
+    const chain: Scope[] = [];
+    for (let scope: Scope | null = this; scope; scope = scope.outer) chain.push(scope);
+    for (const [level, scope] of chain.entries()) {
       const matches = scope.columns.filter((c) => c.name === name && (table === undefined || c.table === table));
       if (matches.length > 1) throw new SqlError(SQLSTATE.AMBIGUOUS_COLUMN, `column reference "${name}" is ambiguous`, at);
       const found = matches[0];
       if (found) {
-        for (let s: Scope | null = this; s && s !== scope; s = s.outer) s.correlated = true;
+        for (const passed of chain.slice(0, level)) passed.correlated = true;
         return { column: found, depth };
       }
       // Each boundary passed is one enclosing query further out.
