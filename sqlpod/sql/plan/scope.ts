@@ -41,8 +41,7 @@ export class Scope {
     const table = fields.length >= 2 ? fields[fields.length - 2] : undefined;
     let tableSeen = false;
     let depth = 0;
-    const chain: Scope[] = [];
-    for (let scope: Scope | null = this; scope; scope = scope.outer) chain.push(scope);
+    const chain = this.lineage();
     for (const [level, scope] of chain.entries()) {
       const matches = scope.columns.filter((c) => c.name === name && (table === undefined || c.table === table));
       if (matches.length > 1) throw new SqlError(SQLSTATE.AMBIGUOUS_COLUMN, `column reference "${name}" is ambiguous`, at);
@@ -59,6 +58,11 @@ export class Scope {
       throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `missing FROM-clause entry for table "${table}"`, at);
     }
     return undefined;
+  }
+
+  /** This scope and the enclosing ones, innermost first. */
+  lineage(): Scope[] {
+    return [this, ...(this.outer ? this.outer.lineage() : [])];
   }
 
   /** The columns `*` or `table.*` expands to. */
