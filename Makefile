@@ -5,14 +5,16 @@ STATE ?= state
 CERTS ?= $(STATE)/certs
 NODE_TSX := node --import tsx
 
-.PHONY: help install typecheck lint unit test certs kvpod bench-kv bench-sql conformance-postgres clean
+.PHONY: help install tools typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql conformance-postgres clean
 
 help:
 	@echo "make kvpod     start a development kvpod (certificates in $(CERTS), data in $(STATE)/kvpod)"
-	@echo "make test      typecheck + lint + unit and integration tests"
+	@echo "make sqlpod    start an unbound development SQL pod (stamp it with the operator certificate)"
+	@echo "make test      typecheck + lint + unit and integration tests + conformance"
+	@echo "make conformance  sqllogictest corpus against Shoal, checked against the floor"
 	@echo "make certs     create a development host CA and the certificates of the design brief"
 	@echo "make bench-kv  KV throughput: in-process RocksDB vs kvpod over gRPC + mTLS"
-	@echo "make bench-sql SQL throughput (pgbench point selects and updates) against a throwaway PostgreSQL"
+	@echo "make bench-sql SQL throughput with pgbench: Shoal (kvpod + sqlpod) beside a throwaway PostgreSQL"
 	@echo "make conformance-postgres  sqllogictest corpus against a throwaway PostgreSQL (the runner's reference check)"
 
 # npm ci only when the lockfile changed since the last install.
@@ -28,10 +30,18 @@ typecheck: install
 lint: install
 	npx eslint .
 
-unit: install
+# psql, pgbench and a PostgreSQL server: clients in tests, the baseline in benchmarks.
+tools:
+	@shared/testing/ensure-postgres.sh
+
+unit: install tools
 	npx vitest run
 
-test: typecheck lint unit
+# The sqllogictest corpus against Shoal; fails below sqlpod/conformance/floor.json.
+conformance: install
+	$(NODE_TSX) sqlpod/conformance/main.ts --target shoal --check-floor --show-failures 0
+
+test: typecheck lint unit conformance
 
 $(CERTS)/ca.crt: | install
 	$(NODE_TSX) shared/certs/cli.ts dev --dir $(CERTS)
@@ -41,15 +51,16 @@ certs: $(CERTS)/ca.crt
 kvpod: install certs
 	$(NODE_TSX) kvpod/main.ts --data-dir $(STATE)/kvpod --ca-cert $(CERTS)/ca.crt --cert $(CERTS)/kvpod.crt --key $(CERTS)/kvpod.key
 
+sqlpod: install certs
+	$(NODE_TSX) sqlpod/main.ts --ca-cert $(CERTS)/ca.crt --cert $(CERTS)/pool.crt --key $(CERTS)/pool.key
+
 bench-kv: install
 	$(NODE_TSX) bench/kv/main.ts
 
-bench-sql: install
-	shared/testing/ensure-postgres.sh
+bench-sql: install tools
 	$(NODE_TSX) bench/sql/main.ts
 
-conformance-postgres: install
-	shared/testing/ensure-postgres.sh
+conformance-postgres: install tools
 	$(NODE_TSX) sqlpod/conformance/main.ts --target postgres
 
 clean:

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runPgbench, type PgbenchResult, type QueryMode } from './pgbench.js';
 import { ACCOUNT_ROWS, loadAccounts, POINT_SELECT_SCRIPT, UPDATE_SCRIPT } from './schema.js';
+import { shoalTarget } from './shoal-target.js';
 import { postgresTarget, type SqlTarget } from './targets.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -188,7 +189,7 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
-  await runSqlBench([postgresTarget()], {
+  await runSqlBench([postgresTarget(), shoalTarget()], {
     seconds: seconds('seconds', flags.seconds, 1),
     warmupSeconds: seconds('warmup-seconds', flags['warmup-seconds'], 0),
     out: flags.out ?? join(repoRoot, 'bench', 'results', 'sql.json'),
