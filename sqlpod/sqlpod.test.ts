@@ -103,6 +103,11 @@ describe('DDL and DML over node-postgres', () => {
     const byIndex = await rowsRead('SELECT count(*) FROM big WHERE grp = 3');
     expect(byIndex.rows).toEqual([{ count: '50' }]);
     expect(byIndex.read).toBeLessThanOrEqual(101); // 50 index entries + 50 rows
+    // An IN list naming a value twice reads (and returns) its rows once.
+    const inList = await rowsRead('SELECT count(*) FROM big WHERE grp IN (3, 4, 3)');
+    expect(inList.rows).toEqual([{ count: '100' }]);
+    expect(inList.read).toBeLessThanOrEqual(201);
+    expect((await db.query('SELECT count(*) FROM big WHERE id IN (7, 8, 7)')).rows).toEqual([{ count: '2' }]);
     const full = await rowsRead("SELECT count(*) FROM big WHERE payload = 'p7'");
     expect(full.rows).toEqual([{ count: '1' }]);
     expect(full.read).toBeGreaterThanOrEqual(500);

@@ -80,7 +80,15 @@ export function accessKeys(codec: RowCodec, access: IndexAccess, ctx: EvalContex
     bound(range.upper, false);
     return { startKey, endKey };
   });
-  return { kind: 'spans', spans: spans.filter((s) => Buffer.compare(s.startKey, s.endKey) < 0) };
+  // An IN list may name a value twice; each span must be read once.
+  const seen = new Set<string>();
+  const distinct = spans.filter((s) => {
+    const id = `${s.startKey.toString('latin1')}\u0000${s.endKey.toString('latin1')}`;
+    if (seen.has(id) || Buffer.compare(s.startKey, s.endKey) >= 0) return false;
+    seen.add(id);
+    return true;
+  });
+  return { kind: 'spans', spans: distinct };
 }
 
 function dedupe(keys: Buffer[]): Buffer[] {
