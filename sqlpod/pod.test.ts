@@ -32,6 +32,8 @@ async function stamped(): Promise<SqlPod> {
 
 async function client(pod: SqlPod): Promise<pg.Client> {
   const c = await connect(certs, pod);
+  // A pod that exits ends its sessions with 57P01; tests that care listen for it themselves.
+  c.on('error', () => undefined);
   clients.push(c);
   return c;
 }
@@ -133,3 +135,18 @@ async function eventually<T>(work: () => Promise<T>): Promise<T> {
     }
   }
 }
+
+describe('drain limit', () => {
+  it('exits at the drain limit even with a session still open', async () => {
+    const pod = await stamped();
+    const port = pod.addresses.control?.port ?? 0;
+    const open = await client(pod);
+    await open.query('SELECT 1');
+    const ended = new Promise<unknown>((resolve) => open.once('error', resolve));
+    const drained = await eventually(() => control(certs, port, 'POST', '/drain?limitMs=200'));
+    expect(drained.status).toBe(200);
+    expect(await pod.exited).toBe('drain-limit');
+    expect(pod.phase).toBe('exited');
+    expect((await ended) as pg.DatabaseError).toMatchObject({ code: '57P01' });
+  });
+});

@@ -113,6 +113,20 @@ describe('DDL and DML over node-postgres', () => {
     expect(full.read).toBeGreaterThanOrEqual(500);
   });
 
+  it('orders, limits, offsets, removes duplicates, aggregates and takes DEFAULT in VALUES', async () => {
+    await db.query('CREATE TABLE scores (id integer PRIMARY KEY, player text, points integer DEFAULT 10)');
+    await db.query("INSERT INTO scores VALUES (1, 'ann', 30), (2, 'bob', DEFAULT), (3, 'ann', 20), (4, 'cat', NULL), (5, 'bob', 50)");
+    expect((await db.query('SELECT points FROM scores WHERE id = 2')).rows).toEqual([{ points: 10 }]);
+    expect((await db.query('SELECT id FROM scores ORDER BY points DESC NULLS LAST, id LIMIT 2 OFFSET 1')).rows).toEqual([{ id: 1 }, { id: 3 }]);
+    expect((await db.query('SELECT DISTINCT player FROM scores ORDER BY player')).rows.map((r: { player: string }) => r.player)).toEqual(['ann', 'bob', 'cat']);
+    const agg = await db.query('SELECT count(*) AS n, count(points) AS known, sum(points) AS total, min(points) AS lo, max(points) AS hi, avg(points) AS mean FROM scores');
+    expect(agg.rows).toEqual([{ n: '5', known: '4', total: '110', lo: 10, hi: 50, mean: '27.5000000000000000' }]);
+    await db.query('CREATE INDEX scores_player ON scores (player)');
+    await db.query('DROP INDEX scores_player');
+    expect((await db.query("SELECT id FROM scores WHERE player = 'cat'")).rows).toEqual([{ id: 4 }]);
+    expect((await sqlError(db.query('DROP INDEX scores_player'))).code).toBe('42704');
+  });
+
   it('handles ON CONFLICT DO NOTHING and DO UPDATE', async () => {
     await db.query('CREATE TABLE counters (name text PRIMARY KEY, hits integer NOT NULL)');
     await db.query("INSERT INTO counters VALUES ('a', 1)");
