@@ -78,6 +78,9 @@ describe('lifecycle', () => {
     const port = pod.addresses.control?.port ?? 0;
     const stamp = await stampFor(certs, tenant, kv.address);
     const stranger = await certs.tenant(tenant.tenantId);
+    // Unbound and ready: ready to be stamped.
+    expect((await fetch(`http://127.0.0.1:${pod.addresses.ops?.port ?? 0}/readyz`)).status).toBe(200);
+    expect(pod.addresses.sql).toBeNull();
     const refused = await control(certs, port, 'POST', '/stamp', stamp, stranger);
     expect(refused.status).toBe(403);
     expect(pod.phase).toBe('unbound');
@@ -96,11 +99,14 @@ describe('lifecycle', () => {
     const drained = await eventually(() => control(certs, port, 'POST', '/drain'));
     expect(drained.status).toBe(200);
     expect(pod.phase).toBe('draining');
+    const readyz = () => fetch(`http://127.0.0.1:${pod.addresses.ops?.port ?? 0}/readyz`).then((r) => r.status);
+    expect(await readyz()).toBe(503);
     const refused = await connect(certs, pod).catch((e: unknown) => e);
     expect((refused as pg.DatabaseError).code).toBe('57P03');
     expect((await open.query('SELECT 1 AS still')).rows).toEqual([{ still: 1 }]);
     expect((await control(certs, port, 'POST', '/drain', undefined, await certs.tenant(tenant.tenantId))).status).toBe(403);
     expect((await control(certs, port, 'POST', '/undrain')).status).toBe(200);
+    expect(await readyz()).toBe(200);
     const welcome = await connect(certs, pod);
     await welcome.end();
     expect((await control(certs, port, 'POST', '/drain')).status).toBe(200);
