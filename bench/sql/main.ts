@@ -186,10 +186,12 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: process.env.SHOAL_BENCH_SECONDS ?? '10' },
       'warmup-seconds': { type: 'string', default: '2' },
       out: { type: 'string', default: join(repoRoot, 'bench', 'results', 'sql.json') },
+      // Directory for a V8 CPU profile of the SQL pod (written when the bench stops it).
+      'profile-sqlpod': { type: 'string' },
     },
     strict: true,
   });
-  await runSqlBench([postgresTarget(), shoalTarget()], {
+  await runSqlBench([postgresTarget(), shoalTarget(flags['profile-sqlpod'])], {
     seconds: seconds('seconds', flags.seconds, 1),
     warmupSeconds: seconds('warmup-seconds', flags['warmup-seconds'], 0),
     out: flags.out ?? join(repoRoot, 'bench', 'results', 'sql.json'),

@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export function shoalTarget(): SqlTarget {
+/** With `profileDir`, the SQL pod runs under --cpu-prof and stops by SIGTERM so that the profile is written there. */
+export function shoalTarget(profileDir?: string): SqlTarget {
   return {
     name: 'shoal',
     async start() {
@@ -29,7 +30,7 @@ export function shoalTarget(): SqlTarget {
       const stop = async () => {
         if (sqlpod && sqlpod.exitCode === null) {
           const exited = new Promise((resolve) => sqlpod?.once('exit', resolve));
-          sqlpod.kill('SIGKILL');
+          sqlpod.kill(profileDir ? 'SIGTERM' : 'SIGKILL');
           await exited;
         }
         await stopPod(kv);
@@ -43,6 +44,7 @@ export function shoalTarget(): SqlTarget {
         sqlpod = spawn(
           process.execPath,
           [
+            ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
             '--import', 'tsx', 'sqlpod/main.ts',
             '--control-listen', `127.0.0.1:${controlPort}`,
             '--sql-listen', `127.0.0.1:${sqlPort}`,
