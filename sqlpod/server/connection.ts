@@ -17,7 +17,7 @@ import {
 import { SQLSTATE, SqlError } from '../sql/errors.js';
 import type { SessionOptions, SqlEngine, SqlSession } from '../sql/session-api.js';
 import { Authenticator, type AuthMethod } from './auth.js';
-import { SERVER_SQLSTATE, ServerError, noNul, toErrorResponse } from './errors.js';
+import { noNul, toErrorResponse } from './errors.js';
 import type { RefusalReason, SafeHooks } from './hooks.js';
 import { OUTPUT_CHUNK, QueryProtocol, type QueryIO, type QueryMessage } from './query.js';
 
@@ -252,7 +252,7 @@ export class Connection {
       return this.fatal(new PgWireError(WIRE_SQLSTATE.INVALID_AUTHORIZATION_SPECIFICATION, `${why}; reconnect with sslmode=require`), 'tls-required');
     }
     if (!this.core.reserveSlot(this)) {
-      return this.fatal(new ServerError(SERVER_SQLSTATE.TOO_MANY_CONNECTIONS, 'sorry, too many clients already', 'FATAL'), 'too-many-connections');
+      return this.fatal(new SqlError(SQLSTATE.TOO_MANY_CONNECTIONS, 'sorry, too many clients already', { severity: 'FATAL' }), 'too-many-connections');
     }
     let role;
     try {

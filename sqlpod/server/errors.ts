@@ -3,13 +3,6 @@
 import { PgWireError, type NoticeFields } from '../../shared/pgwire/index.js';
 import { SQLSTATE, SqlError } from '../sql/errors.js';
 
-/** Codes the wire server raises that neither shared/pgwire nor the SQL layer lists. */
-export const SERVER_SQLSTATE = {
-  TOO_MANY_CONNECTIONS: '53300',
-  DUPLICATE_CURSOR: '42P03',
-  OBJECT_NOT_IN_PREREQUISITE_STATE: '55000',
-} as const;
-
 /** The protocol cannot carry NUL inside a string, and BackendWriter refuses it midway through a message. */
 export function noNul(s: string): string {
   return s.includes('\0') ? s.replaceAll('\0', '') : s;
@@ -51,19 +44,6 @@ export function queryPosition(statementPosition: number | undefined, statementOf
   return statementOffset + statementPosition;
 }
 
-/** A failure with a SQLSTATE the SQL layer's list does not name (so it cannot be a SqlError). */
-export class ServerError extends Error {
-  override readonly name = 'ServerError';
-
-  constructor(
-    readonly code: (typeof SERVER_SQLSTATE)[keyof typeof SERVER_SQLSTATE],
-    message: string,
-    readonly severity: 'ERROR' | 'FATAL' = 'ERROR',
-  ) {
-    super(message);
-  }
-}
-
 export interface ReportedError {
   readonly fields: NoticeFields;
   /** Not a SqlError or PgWireError: a bug somewhere, worth a log line with the stack. */
@@ -83,9 +63,6 @@ export function toErrorResponse(err: unknown, statementOffset: number | undefine
     const position = queryPosition(err.fields.position, statementOffset);
     if (position !== undefined) fields.position = position;
     return { fields, internal: false };
-  }
-  if (err instanceof ServerError) {
-    return { fields: { severity: err.severity, code: err.code, message: noNul(err.message) }, internal: false };
   }
   if (err instanceof PgWireError) {
     return { fields: { severity: 'FATAL', code: err.code, message: noNul(err.message) }, internal: false };

@@ -3,7 +3,7 @@
 // pure checks of the Bind message.
 import type { FormatCode, Portal, PreparedStatement, ResultColumn } from '../sql/session-api.js';
 import { SQLSTATE, SqlError } from '../sql/errors.js';
-import { SERVER_SQLSTATE, ServerError } from './errors.js';
+
 
 export interface StatementEntry {
   readonly name: string;
@@ -61,7 +61,7 @@ export class ExtendedState {
       this.closePortal('');
       return;
     }
-    if (this.portals.has(name)) throw new ServerError(SERVER_SQLSTATE.DUPLICATE_CURSOR, `cursor "${name}" already exists`);
+    if (this.portals.has(name)) throw new SqlError(SQLSTATE.DUPLICATE_CURSOR, `cursor "${name}" already exists`);
   }
 
   addPortal(entry: PortalEntry): void {

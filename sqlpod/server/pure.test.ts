@@ -3,14 +3,14 @@ import { PgWireError } from '../../shared/pgwire/index.js';
 import { SqlError } from '../sql/errors.js';
 import type { Portal, PreparedStatement } from '../sql/session-api.js';
 import { sessionOptions } from './connection.js';
-import { ServerError, charLength, queryPosition, statementOffsets, toErrorResponse } from './errors.js';
+import { charLength, queryPosition, statementOffsets, toErrorResponse } from './errors.js';
 import { ExtendedState, checkParamCount, expandFormats, zeroRowsTag, type StatementEntry } from './extended.js';
 
 function thrown(fn: () => unknown): { code: string; message: string } {
   try {
     fn();
   } catch (err) {
-    if (err instanceof SqlError || err instanceof ServerError) return { code: err.code, message: err.message };
+    if (err instanceof SqlError) return { code: err.code, message: err.message };
     throw err;
   }
   throw new Error('expected an error');
@@ -59,13 +59,13 @@ describe('toErrorResponse', () => {
 
   it.each<[string, unknown, object]>([
     ['a PgWireError is FATAL', new PgWireError('08P01', 'bad'), { severity: 'FATAL', code: '08P01', message: 'bad' }],
-    ['a ServerError keeps its severity', new ServerError('53300', 'full', 'FATAL'), { severity: 'FATAL', code: '53300', message: 'full' }],
+    ['a FATAL SqlError keeps its severity', new SqlError('53300', 'full', { severity: 'FATAL' }), { severity: 'FATAL', code: '53300', message: 'full' }],
     ['an Error is XX000', new Error('oops'), { severity: 'ERROR', code: 'XX000', message: 'internal error: oops' }],
     ['a thrown string is XX000', 'why', { severity: 'ERROR', code: 'XX000', message: 'internal error: why' }],
   ])('%s', (_name, err, fields) => {
     const reported = toErrorResponse(err, 0);
     expect(reported.fields).toEqual(fields);
-    expect(reported.internal).toBe(!(err instanceof PgWireError || err instanceof ServerError));
+    expect(reported.internal).toBe(!(err instanceof PgWireError || err instanceof SqlError));
   });
 });
 

@@ -5,7 +5,7 @@ import type { BackendWriter, FieldDescription, FrontendMessage } from '../../sha
 import type { Logger } from '../../shared/log/index.js';
 import { SQLSTATE, SqlError } from '../sql/errors.js';
 import type { EncodedRow, ParsedStatement, ResultColumn, SqlSession } from '../sql/session-api.js';
-import { SERVER_SQLSTATE, ServerError, noNul, statementOffsets, toErrorResponse } from './errors.js';
+import { noNul, statementOffsets, toErrorResponse } from './errors.js';
 import { ExtendedState, checkParamCount, expandFormats, zeroRowsTag, type PortalEntry } from './extended.js';
 import type { SafeHooks } from './hooks.js';
 
@@ -209,7 +209,7 @@ export class QueryProtocol {
       return;
     }
     if (entry.state === 'done' || entry.state === 'failed') {
-      throw new ServerError(SERVER_SQLSTATE.OBJECT_NOT_IN_PREREQUISITE_STATE, `portal "${entry.name}" cannot be run`);
+      throw new SqlError(SQLSTATE.OBJECT_NOT_IN_PREREQUISITE_STATE, `portal "${entry.name}" cannot be run`);
     }
     if (entry.state === 'ready') this.hooks.onStatement(entry.statement.prepared?.statement.kind ?? '');
     let result;
