@@ -277,6 +277,7 @@ export class Subqueries implements SubqueryResults {
   /** Runs correlated subqueries for each row of a batch, with that row as their outer row. */
   async prepareFor(ids: readonly number[], batch: readonly Row[], ctx: ExecContext): Promise<void> {
     for (const row of batch) {
+      await yieldNow(ctx);
       const results = new Map<number, Row[]>();
       const inner: ExecContext = { ...ctx, eval: { ...ctx.eval, outer: [row, ...ctx.eval.outer] } };
       for (const id of ids) {
@@ -286,6 +287,21 @@ export class Subqueries implements SubqueryResults {
       this.perRow.set(row, results);
     }
   }
+}
+
+let lastYield = performance.now();
+
+/**
+ * Correlated subqueries over cached scans resolve as microtasks only, which
+ * would starve the event loop (no cancel request, no other session) for the
+ * whole statement; give it a turn every few milliseconds.
+ */
+async function yieldNow(ctx: ExecContext): Promise<void> {
+  if (performance.now() - lastYield > 5) {
+    await new Promise((resolve) => setImmediate(resolve));
+    lastYield = performance.now();
+  }
+  ctx.checkCancel();
 }
 
 async function collect(batches: Batches): Promise<Row[]> {
