@@ -1,0 +1,75 @@
+// proxy: one address for every tenant's PostgreSQL clients.
+import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
+import { ConfigError, describeSettings } from '../shared/config/index.js';
+import { createLogger } from '../shared/log/index.js';
+import { ENV_PREFIX, loadProxySettings, proxySettingsSchema } from './config.js';
+import { parseStaticRouting, staticDirectory } from './directory/index.js';
+import { FileFormatError } from './files/index.js';
+import { startOpsEndpoint } from './ops/http.js';
+import { ProxyMetrics } from './ops/metrics.js';
+import { startProxy } from './server.js';
+
+class UsageError extends Error {}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help')) {
+    process.stdout.write(`proxy: one address for every tenant\n\nSettings (flag or environment):\n${describeSettings(proxySettingsSchema, ENV_PREFIX)}\n`);
+    return;
+  }
+  const settings = loadProxySettings(argv, process.env);
+  const log = createLogger('proxy', settings.logLevel);
+  if (!settings.staticRouting) {
+    throw new UsageError('no tenant directory: give --static-routing FILE (the Kubernetes directory is not built yet)');
+  }
+  const directory = staticDirectory(parseStaticRouting(readFileSync(settings.staticRouting, 'utf8')));
+  const clientTls = settings.cert && settings.key ? createSecureContext({ cert: readFileSync(settings.cert), key: readFileSync(settings.key) }) : undefined;
+  const metrics = new ProxyMetrics();
+  const [host, port] = split(settings.listen);
+  const proxy = await startProxy({
+    host,
+    port,
+    directory,
+    // Static routing fronts any Postgres server: plain TCP, no pod certificate to check.
+    podCa: undefined,
+    ...(clientTls ? { clientTls } : {}),
+    startupTimeoutMs: settings.startupTimeout,
+    resumeDeadlineMs: settings.resumeTimeout,
+    log,
+    hooks: metrics.hooks(),
+  });
+  const [ohost, oport] = split(settings.opsListen);
+  let stopping = false;
+  const ops = await startOpsEndpoint(ohost, oport, metrics, () => !stopping);
+  log.info({ listen: settings.listen, ops: settings.opsListen, tenants: 'static' }, 'proxy serving');
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping: no new connections; open sessions may finish');
+    void proxy.close(settings.shutdownGrace).then(async () => {
+      await ops.close();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function split(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  return [address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), Number(address.slice(i + 1))];
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`proxy: invalid settings:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+    process.exit(2);
+  }
+  if (err instanceof UsageError || err instanceof FileFormatError) {
+    process.stderr.write(`proxy: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`proxy: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,32 @@
+// Plain-HTTP operations endpoint: /metrics, /healthz, /readyz.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ProxyMetrics } from './metrics.js';
+
+export async function startOpsEndpoint(host: string, port: number, metrics: ProxyMetrics, ready: () => boolean): Promise<{ address: AddressInfo; close(): Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      );
+      return;
+    }
+    if (path === '/healthz') return void res.writeHead(200).end('ok\n');
+    if (path === '/readyz') return void res.writeHead(ready() ? 200 : 503).end(ready() ? 'ready\n' : 'not ready\n');
+    res.writeHead(404).end('routes: /metrics /healthz /readyz\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    address: server.address() as AddressInfo,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
