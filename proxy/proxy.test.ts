@@ -1,7 +1,9 @@
 // The proxy in front of real SQL pods (real kvpod, real TLS) with node-postgres.
+import { createSecureContext } from 'node:tls';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../kvpod/testing/fixtures.js';
+import { issueCert } from '../shared/certs/index.js';
 import { createLogger } from '../shared/log/index.js';
 import type { SqlPod } from '../sqlpod/pod.js';
 import { ADMIN, createTenant, startStampedPod } from '../sqlpod/testing/fixtures.js';
@@ -127,6 +129,66 @@ describe('cancel and authentication', () => {
     const throttled = await failure(client({ database: 'globex.defaultdb', password: 'nope' }));
     expect(throttled.code).toBe('08004');
     expect(throttled.message).toMatch(/too many failed login attempts/);
+  });
+});
+
+describe('resume from zero and SNI', () => {
+  it('holds the client while a suspended tenant gets a pod, and concurrent clients share one resume', async () => {
+    const tenant = await createTenant(certs, kv.address, 'sleepy');
+    let resumes = 0;
+    const sleepy = new MemoryDirectory({
+      tenants: { sleepy: [] },
+      resume: async () => {
+        resumes++;
+        const pod = await startStampedPod(certs, tenant, kv.address);
+        pods.push(pod);
+        sleepy.upsertPod(view(pod, 'sleepy-1', 'sleepy'));
+      },
+    });
+    const front = await startProxy({ host: '127.0.0.1', port: 0, directory: sleepy, podCa: certs.ca.certPem, log: createLogger('proxy', 'silent') });
+    try {
+      const connect = async () => {
+        const c = new pg.Client({ host: '127.0.0.1', port: front.address.port, user: ADMIN.username, password: ADMIN.password, database: 'sleepy.defaultdb' });
+        await c.connect();
+        const rows = (await c.query('SELECT 1 AS awake')).rows;
+        await c.end();
+        return rows;
+      };
+      expect(await Promise.all([connect(), connect(), connect()])).toEqual([[{ awake: 1 }], [{ awake: 1 }], [{ awake: 1 }]]);
+      expect(resumes).toBe(1);
+    } finally {
+      await front.close(0);
+    }
+  });
+
+  it('routes by the first label of the TLS SNI host name', async () => {
+    const serving = await issueCert(certs.ca, { kind: 'proxy-server', hosts: ['127.0.0.1'] });
+    const front = await startProxy({
+      host: '127.0.0.1',
+      port: 0,
+      directory,
+      podCa: certs.ca.certPem,
+      clientTls: createSecureContext({ cert: serving.certPem, key: serving.keyPem }),
+      log: createLogger('proxy', 'silent'),
+    });
+    try {
+      const c = new pg.Client({
+        host: '127.0.0.1',
+        port: front.address.port,
+        user: ADMIN.username,
+        password: ADMIN.password,
+        database: 'defaultdb',
+        // The driver names the host it meant; the proxy's certificate is for the address.
+        ssl: { ca: certs.ca.certPem, servername: 'globex.shoal.test', checkServerIdentity: () => undefined },
+      });
+      await c.connect();
+      const err = await c.query('SELECT * FROM whoami').catch((e: unknown) => e);
+      expect((err as pg.DatabaseError).code).toBe('42P01'); // globex's keyspace, not acme's
+      expect((await c.query('SELECT 1 AS ok')).rows).toEqual([{ ok: 1 }]);
+      await c.end();
+    } finally {
+      await front.close(0);
+    }
   });
 });
 
