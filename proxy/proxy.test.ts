@@ -150,7 +150,7 @@ describe('resume from zero and SNI', () => {
       const connect = async () => {
         const c = new pg.Client({ host: '127.0.0.1', port: front.address.port, user: ADMIN.username, password: ADMIN.password, database: 'sleepy.defaultdb' });
         await c.connect();
-        const rows = (await c.query('SELECT 1 AS awake')).rows;
+        const rows = (await c.query<{ awake: number }>('SELECT 1 AS awake')).rows;
         await c.end();
         return rows;
       };
