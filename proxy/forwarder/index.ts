@@ -85,6 +85,9 @@ const refuse = (reason: FailureReason, code: string, message: string, hint?: str
 
 export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<void> {
   raw.setNoDelay(true);
+  // A client may leave while the proxy dials; a pod connection opened for it then must not linger.
+  let gone = false;
+  raw.once('close', () => (gone = true));
   let client: Socket = raw;
   let sni: string | undefined;
   const deadline = Date.now() + deps.startupTimeoutMs;
@@ -152,6 +155,11 @@ export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<voi
           throw err;
         }
         deps.hooks?.onDial?.(performance.now() - dialStart);
+        if (gone) {
+          pod.destroy();
+          return;
+        }
+        pod.on('error', () => pod.destroy());
         pod.setNoDelay(true);
         pod.write(encodeStartup(who.params));
         if (read.rest.length) pod.write(read.rest);
