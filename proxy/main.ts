@@ -4,6 +4,7 @@ import { createSecureContext } from 'node:tls';
 import { ConfigError, describeSettings } from '../shared/config/index.js';
 import { createLogger } from '../shared/log/index.js';
 import { ENV_PREFIX, loadProxySettings, proxySettingsSchema } from './config.js';
+import { watchAclFile } from './acl/watch.js';
 import { parseStaticRouting, staticDirectory } from './directory/index.js';
 import { FileFormatError } from './files/index.js';
 import { startOpsEndpoint } from './ops/http.js';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   }
   const directory = staticDirectory(parseStaticRouting(readFileSync(settings.staticRouting, 'utf8')));
   const clientTls = settings.cert && settings.key ? createSecureContext({ cert: readFileSync(settings.cert), key: readFileSync(settings.key) }) : undefined;
+  const acl = settings.aclFile ? watchAclFile(settings.aclFile, log) : undefined;
   const metrics = new ProxyMetrics();
   const [host, port] = split(settings.listen);
   const proxy = await startProxy({
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
     // Static routing fronts any Postgres server: plain TCP, no pod certificate to check.
     podCa: undefined,
     ...(clientTls ? { clientTls } : {}),
+    ...(acl ? { acl: () => acl.current() } : {}),
     startupTimeoutMs: settings.startupTimeout,
     resumeDeadlineMs: settings.resumeTimeout,
     log,

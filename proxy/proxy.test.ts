@@ -8,6 +8,7 @@ import { createLogger } from '../shared/log/index.js';
 import type { SqlPod } from '../sqlpod/pod.js';
 import { ADMIN, createTenant, startStampedPod } from '../sqlpod/testing/fixtures.js';
 import { isPostgresInstalled, startPostgres } from '../shared/testing/postgres.js';
+import { parseAclFile } from './acl/index.js';
 import { MemoryDirectory, parseStaticRouting, staticDirectory, type PodView } from './directory/index.js';
 import { startProxy, type Proxy } from './server.js';
 
@@ -129,6 +130,23 @@ describe('cancel and authentication', () => {
     const throttled = await failure(client({ database: 'globex.defaultdb', password: 'nope' }));
     expect(throttled.code).toBe('08004');
     expect(throttled.message).toMatch(/too many failed login attempts/);
+  });
+});
+
+describe('access lists', () => {
+  it('refuses a client address a tenant denies, and lets other tenants through', async () => {
+    const acl = parseAclFile(JSON.stringify({ tenants: { globex: { deny: ['127.0.0.0/8'] } } }));
+    const front = await startProxy({ host: '127.0.0.1', port: 0, directory, podCa: certs.ca.certPem, acl: () => acl, log: createLogger('proxy', 'silent') });
+    try {
+      const base = { host: '127.0.0.1', port: front.address.port, user: ADMIN.username, password: ADMIN.password };
+      const refused = await new pg.Client({ ...base, database: 'globex.defaultdb' }).connect().then(() => undefined, (e: unknown) => e);
+      expect(refused).toMatchObject({ code: '28000' });
+      const ok = new pg.Client({ ...base, database: 'acme.defaultdb' });
+      await ok.connect();
+      await ok.end();
+    } finally {
+      await front.close(0);
+    }
   });
 });
 
