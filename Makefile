@@ -5,7 +5,7 @@ STATE ?= state
 CERTS ?= $(STATE)/certs
 NODE_TSX := node --import tsx
 
-.PHONY: help install tools typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql conformance-postgres clean
+.PHONY: help install tools typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql bench-proxy conformance-postgres clean
 
 help:
 	@echo "make kvpod     start a development kvpod (certificates in $(CERTS), data in $(STATE)/kvpod)"
@@ -15,6 +15,7 @@ help:
 	@echo "make certs     create a development host CA and the certificates of the design brief"
 	@echo "make bench-kv  KV throughput: in-process RocksDB vs kvpod over gRPC + mTLS"
 	@echo "make bench-sql SQL throughput with pgbench: Shoal (kvpod + sqlpod) beside a throwaway PostgreSQL"
+	@echo "make bench-proxy  pgbench -S against a throwaway PostgreSQL: directly, through PgBouncer, through the proxy"
 	@echo "make conformance-postgres  sqllogictest corpus against a throwaway PostgreSQL (the runner's reference check)"
 
 # npm ci only when the lockfile changed since the last install.
@@ -59,6 +60,11 @@ bench-kv: install
 
 bench-sql: install tools
 	$(NODE_TSX) bench/sql/main.ts
+
+# PgBouncer (Debian's package) is the baseline the proxy is compared with.
+bench-proxy: install tools
+	@bench/proxy/ensure-pgbouncer.sh
+	$(NODE_TSX) bench/proxy/main.ts
 
 conformance-postgres: install tools
 	$(NODE_TSX) sqlpod/conformance/main.ts --target postgres
