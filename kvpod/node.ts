@@ -5,6 +5,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Server } from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import { splitHostPort } from '../shared/config/index.js';
 import type { Logger } from '../shared/log/index.js';
 import { adminService, kvService } from '../shared/kv/protocol.js';
 import { decodeTimestamp } from './storage/mvcc-encoding.js';
@@ -52,11 +53,6 @@ function loadLayout(path: string | undefined, self: string): RangeLayout {
   } catch (err) {
     throw new StartupError(`invalid range layout: ${(err as Error).message}`);
   }
-}
-
-function splitHostPort(address: string): { host: string; port: number } {
-  const i = address.lastIndexOf(':');
-  return { host: address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(address.slice(i + 1)) };
 }
 
 /** Open while the node takes new calls; closed once it starts stopping. */

@@ -1,7 +1,7 @@
 // proxy: one address for every tenant's PostgreSQL clients.
 import { readFileSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
-import { ConfigError, describeSettings } from '../shared/config/index.js';
+import { ConfigError, describeSettings, splitHostPort } from '../shared/config/index.js';
 import { createLogger } from '../shared/log/index.js';
 import { ENV_PREFIX, loadProxySettings, proxySettingsSchema } from './config.js';
 import { watchAclFile } from './acl/watch.js';
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const clientTls = settings.cert && settings.key ? createSecureContext({ cert: readFileSync(settings.cert), key: readFileSync(settings.key) }) : undefined;
   const acl = settings.aclFile ? watchAclFile(settings.aclFile, log) : undefined;
   const metrics = new ProxyMetrics();
-  const [host, port] = split(settings.listen);
+  const { host, port } = splitHostPort(settings.listen);
   const proxy = await startProxy({
     host,
     port,
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     log,
     hooks: metrics.hooks(),
   });
-  const [ohost, oport] = split(settings.opsListen);
+  const { host: ohost, port: oport } = splitHostPort(settings.opsListen);
   let stopping = false;
   const ops = await startOpsEndpoint(ohost, oport, metrics, () => !stopping);
   log.info({ listen: settings.listen, ops: settings.opsListen, tenants: 'static' }, 'proxy serving');
@@ -57,11 +57,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-}
-
-function split(address: string): [string, number] {
-  const i = address.lastIndexOf(':');
-  return [address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), Number(address.slice(i + 1))];
 }
 
 main().catch((err: unknown) => {

@@ -2,6 +2,7 @@
 // tenant's SQL server until it is drained. The lifecycle decisions come from
 // the pure state machine in lifecycle/; this file carries them out.
 import { readFile } from 'node:fs/promises';
+import { splitHostPort } from '../shared/config/index.js';
 import { KvClient } from '../shared/kv/client/index.js';
 import type { Logger } from '../shared/log/index.js';
 import {
@@ -58,12 +59,12 @@ export class SqlPod {
     const sampler = new CpuSampler();
     const pod = new SqlPod(settings, { caPem, certPem, keyPem }, log, metrics, sampler, null, null);
     metrics.setState('unbound');
-    const [host, port] = splitHostPort(settings.opsListen);
+    const { host, port } = splitHostPort(settings.opsListen);
     pod.ops = await startOpsEndpoint(host, port, metrics, {
       load: () => pod.load(),
       ready: () => pod.state.phase === 'unbound' || pod.state.phase === 'running',
     });
-    const [chost, cport] = splitHostPort(settings.controlListen);
+    const { host: chost, port: cport } = splitHostPort(settings.controlListen);
     pod.stamping = await createStampingServer({ caPem, certPem, keyPem, onStamp: (stamp) => pod.bind(stamp) }).start(chost, cport);
     log.info({ control: settings.controlListen, ops: settings.opsListen }, 'sqlpod unbound, waiting for a stamp');
     return pod;
@@ -108,7 +109,7 @@ export class SqlPod {
         admin: { user: stamp.admin.username, password: stamp.admin.password },
         hooks: { onRoundTrip: () => this.metrics.kvRoundTrips.inc(), onRowsRead: (n) => this.metrics.kvRowsRead.inc(n) },
       });
-      const [host, port] = splitHostPort(this.settings.sqlListen);
+      const { host, port } = splitHostPort(this.settings.sqlListen);
       const server = await createPgServer({
         engine,
         host,
@@ -194,7 +195,7 @@ export class SqlPod {
   }
 
   private async openControl(): Promise<void> {
-    const [host, port] = splitHostPort(this.settings.controlListen);
+    const { host, port } = splitHostPort(this.settings.controlListen);
     try {
       this.control = await startControlEndpoint(this.tls, host, this.stamping?.address.port ?? port, {
         drain: (limit) => result(this.drain(limit)),
@@ -228,9 +229,4 @@ export class SqlPod {
 
 function result(t: Transition): { ok: true; state: unknown } | { ok: false; code: string; message: string } {
   return t.ok ? { ok: true, state: t.state.phase } : { ok: false, code: t.refusal.code, message: t.refusal.message };
-}
-
-export function splitHostPort(address: string): [string, number] {
-  const i = address.lastIndexOf(':');
-  return [address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), Number(address.slice(i + 1))];
 }

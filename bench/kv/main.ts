@@ -7,7 +7,7 @@
 // sides see the same machine noise; each side's figure is the median of its
 // rounds, and the headline is the ratio gRPC ÷ in-process. See bench/README.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { machineInfo } from '../machine.js';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -277,14 +277,7 @@ async function main(): Promise<void> {
     const report = {
       bench: 'kv',
       timestamp: startedAt.toISOString(),
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        totalMemGiB: round(totalmem() / 2 ** 30, 1),
-        platform: `${platform()} ${release()} ${arch()}`,
-        node: process.version,
-        loadavgAtStart: loadavg().map((x) => round(x, 2)),
-      },
+      machine: machineInfo(),
       parameters: {
         ...params,
         grpc:

@@ -8,7 +8,8 @@
 // clients, simple protocol, persistent connections; compare ratios, not
 // absolute figures (bench/README.md).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
+import { machineInfo, wholeNumber } from '../machine.js';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -190,14 +191,7 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<void> {
     const report = {
       bench: 'proxy',
       timestamp: startedAt.toISOString(),
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        totalMemGiB: round(totalmem() / 2 ** 30, 1),
-        platform: `${platform()} ${release()} ${arch()}`,
-        node: process.version,
-        loadavgAtStart: loadAtStart.map((x) => round(x, 2)),
-      },
+      machine: machineInfo(loadAtStart),
       parameters: {
         targets: TARGETS,
         seconds: options.seconds,
@@ -336,11 +330,6 @@ export async function runProxyBench(options: ProxyBenchOptions): Promise<void> {
   }
 }
 
-function wholeNumber(flag: string, raw: string | undefined, min: number): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be a whole number, at least ${min}; got ${raw}`);
-  return n;
-}
 
 function list<T extends string>(flag: string, raw: string | undefined, allowed: readonly T[]): T[] {
   const items = (raw ?? '').split(',').map((s) => s.trim());

@@ -6,7 +6,7 @@
 // headline is Shoal TPS ÷ PostgreSQL TPS, the geometric mean over the two
 // query modes; compare ratios, not absolute figures (bench/README.md).
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
+import { machineInfo, wholeNumber } from '../machine.js';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -95,14 +95,7 @@ export async function runSqlBench(targets: readonly SqlTarget[], options: SqlBen
     const report = {
       bench: 'sql',
       timestamp: startedAt.toISOString(),
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model ?? 'unknown',
-        totalMemGiB: round(totalmem() / 2 ** 30, 1),
-        platform: `${platform()} ${release()} ${arch()}`,
-        node: process.version,
-        loadavgAtStart: loadavg().map((x) => round(x, 2)),
-      },
+      machine: machineInfo(),
       parameters: {
         targets: targets.map((t) => t.name),
         seconds: options.seconds,
@@ -174,11 +167,6 @@ export async function runSqlBench(targets: readonly SqlTarget[], options: SqlBen
   }
 }
 
-function seconds(flag: string, raw: string | undefined, min: number): number {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${flag} must be a whole number of seconds, at least ${min}; got ${raw}`);
-  return n;
-}
 
 async function main(): Promise<void> {
   const { values: flags } = parseArgs({
@@ -192,8 +180,8 @@ async function main(): Promise<void> {
     strict: true,
   });
   await runSqlBench([postgresTarget(), shoalTarget(flags['profile-sqlpod'])], {
-    seconds: seconds('seconds', flags.seconds, 1),
-    warmupSeconds: seconds('warmup-seconds', flags['warmup-seconds'], 0),
+    seconds: wholeNumber('seconds', flags.seconds, 1, 'seconds'),
+    warmupSeconds: wholeNumber('warmup-seconds', flags['warmup-seconds'], 0, 'seconds'),
     out: flags.out ?? join(repoRoot, 'bench', 'results', 'sql.json'),
   });
 }

@@ -6,6 +6,7 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { SQLPOD_URI_PREFIX } from '../../shared/certs/index.js';
+import { splitHostPort } from '../../shared/config/index.js';
 import { SSL_REQUEST_CODE } from '../../shared/pgwire/index.js';
 
 export type DialErrorCode = 'UNREACHABLE' | 'NO_TLS' | 'UNTRUSTED' | 'WRONG_TENANT' | 'TIMEOUT';
@@ -76,9 +77,7 @@ export async function dialPod(address: string, tenant: string, options: DialOpti
 
 /** Plain TCP to any Postgres server (static routing mode, where backends are not SQL pods). */
 export function dialPlain(address: string, timeoutMs = 5000): Promise<Socket> {
-  const i = address.lastIndexOf(':');
-  const host = address.slice(0, i).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(address.slice(i + 1));
+  const { host, port } = splitHostPort(address);
   return new Promise<Socket>((resolve, reject) => {
     const s = tcpConnect({ host, port });
     const timer = setTimeout(() => {

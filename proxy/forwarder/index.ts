@@ -4,9 +4,10 @@
 // over TLS, relay the authentication exchange while swapping the pod's
 // BackendKeyData for the proxy's own, then pipe bytes both ways.
 import { randomInt } from 'node:crypto';
-import type { Socket } from 'node:net';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { ENCRYPTION_ACCEPT, ENCRYPTION_REJECT, PgWireError, encode, type NoticeFields } from '../../shared/pgwire/index.js';
+import { splitHostPort } from '../../shared/config/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { decide as aclDecide, type Acl } from '../acl/index.js';
 import type { Balancer } from '../balancer/index.js';
@@ -110,7 +111,7 @@ export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<voi
       read = await readStartup(client, deadline);
     }
     const packet = read.packet;
-    if (packet.type === 'cancelRequest') return await forwardCancel(packet.processId, packet.secretKey, deps, client);
+    if (packet.type === 'cancelRequest') return forwardCancel(packet.processId, packet.secretKey, deps, client);
     if (packet.type !== 'startup') throw refuse('protocol', '08P01', 'unexpected encryption request');
 
     const who = identifyTenant(packet.params, sni);
@@ -301,13 +302,11 @@ function pipeBoth(client: Socket, pod: Socket): Promise<void> {
   });
 }
 
-async function forwardCancel(processId: number, secretKey: number, deps: ForwarderDeps, client: Socket): Promise<void> {
+function forwardCancel(processId: number, secretKey: number, deps: ForwarderDeps, client: Socket): void {
   client.destroy();
   const target = deps.cancels.find(processId, secretKey);
   if (!target) return;
-  const { connect } = await import('node:net');
-  const i = target.address.lastIndexOf(':');
-  const socket = connect({ host: target.address.slice(0, i), port: Number(target.address.slice(i + 1)) });
+  const socket = tcpConnect(splitHostPort(target.address));
   socket.on('error', () => socket.destroy());
   socket.end(encodeCancel(target.processId, target.secretKey));
 }

@@ -27,6 +27,12 @@ export const duration = z.union([z.number(), z.string()]).transform((raw, ctx) =
 /** A host:port address. */
 export const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port');
 
+/** Splits a host:port address (IPv6 hosts in brackets lose them). */
+export function splitHostPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return { host: address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(address.slice(i + 1)) };
+}
+
 export const boolean = z.union([z.boolean(), z.enum(['true', 'false', '1', '0'])]).transform((v) => v === true || v === 'true' || v === '1');
 
 function kebab(field: string): string {

@@ -21,7 +21,7 @@ import type { ExecuteResult, FormatCode, EncodedRow, Notice, ParsedStatement, Po
 import { SERVER_VERSION, SessionSettings } from './settings.js';
 import { Statement, splitQuery } from './statement.js';
 import { SqlTxn, StaleCatalog, type CatalogCache, type TxnHooks } from './txn.js';
-import { T, formatBinary, formatText, parseBinary, parseText, typeByOid, type Datum, type SqlType } from './types/index.js';
+import { T, timestampNow, formatBinary, formatText, parseBinary, parseText, typeByOid, type Datum, type SqlType } from './types/index.js';
 
 /** What sessions share: the tenant's storage, catalog cache and id sources. */
 export interface EngineServices {
@@ -115,7 +115,7 @@ export class Session implements SqlSession {
       if (raw === null) return null;
       const format = paramFormats.length === 1 ? paramFormats[0] : (paramFormats[i] ?? 0);
       try {
-        return format === 1 ? parseBinary(type, raw) : parseText(type, raw.toString('utf8'), { timeZone: this.settings.timeZone, now: BigInt(Date.now() - Date.UTC(2000, 0, 1)) * 1000n });
+        return format === 1 ? parseBinary(type, raw) : parseText(type, raw.toString('utf8'), { timeZone: this.settings.timeZone, now: timestampNow() });
       } catch (err) {
         if (err instanceof SqlError) throw new SqlError(err.code, err.message, { ...err.fields, detail: `while decoding parameter $${i + 1}` });
         throw err;
@@ -260,7 +260,7 @@ export class Session implements SqlSession {
     const evalCtx: EvalContext = {
       params,
       timeZone: this.settings.timeZone,
-      statementTimestamp: BigInt(Date.now() - Date.UTC(2000, 0, 1)) * 1000n,
+      statementTimestamp: timestampNow(),
       transactionTimestamp: txn.timestamp,
       subqueries,
       sequences: {

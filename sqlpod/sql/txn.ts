@@ -8,11 +8,16 @@ import type { KvClient, Transaction as KvTransaction } from '../../shared/kv/cli
 import { KvError, Transaction } from '../../shared/kv/client/index.js';
 import type { KeyValue, Span } from '../../shared/kv/protocol.js';
 import type { Catalog } from './catalog/catalog.js';
+import { keyNext } from '../../shared/keys/index.js';
 import { CATALOG_VERSION, decodeCounter, type Keyspace } from './catalog/keyspace.js';
 import { loadCatalog } from './catalog/store.js';
 import { SQLSTATE, SqlError } from './errors.js';
+import { timestampNow } from './types/index.js';
 
 /** The schema changed since the statement was planned; plan it again with `catalog`. */
+/** Key-value pairs per page of a scan. */
+export const SCAN_PAGE = 1000;
+
 export class StaleCatalog extends Error {
   override readonly name = 'StaleCatalog';
 
@@ -32,15 +37,13 @@ export interface TxnHooks {
   onRowsRead?: (count: number) => void;
 }
 
-const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
-
 export class SqlTxn {
   readonly kv: KvTransaction;
   /** The catalog this transaction reads and writes with, once checked against its snapshot. */
   private checked: Catalog | null = null;
   private changedCatalog: Catalog | null = null;
   /** Microseconds since 2000-01-01, fixed at the start (now(), CURRENT_TIMESTAMP). */
-  readonly timestamp: bigint = BigInt(Date.now() - PG_EPOCH_MS) * 1000n;
+  readonly timestamp: bigint = timestampNow();
 
   constructor(
     client: KvClient,
@@ -100,6 +103,18 @@ export class SqlTxn {
   private counted(values: (Buffer | null)[]): (Buffer | null)[] {
     this.hooks.onRowsRead?.(values.filter((v) => v !== null).length);
     return values;
+  }
+
+  /** Reads a span a page at a time, in key order (pages are never empty). */
+  async *pages(span: Span, pageSize = SCAN_PAGE): AsyncGenerator<KeyValue[], void, undefined> {
+    let rest = span;
+    for (;;) {
+      const page = await this.scan(rest, pageSize);
+      if (page.length > 0) yield page;
+      const last = page[page.length - 1];
+      if (page.length < pageSize || !last) return;
+      rest = { startKey: keyNext(last.key), endKey: rest.endKey };
+    }
   }
 
   put(key: Buffer, value: Buffer): void {

@@ -3,7 +3,6 @@
 // DDL, as in PostgreSQL); index backfills and data removal happen in the same
 // transaction.
 import type { Node } from '@pgsql/types';
-import { keyNext } from '../../../shared/keys/index.js';
 import { creationSchema, findRelation, resolveTable, type Catalog, type NameContext } from '../catalog/catalog.js';
 import {
   HIDDEN_ROWID,
@@ -15,7 +14,7 @@ import {
 } from '../catalog/descriptors.js';
 import type { Keyspace } from '../catalog/keyspace.js';
 import { SQLSTATE, SqlError } from '../errors.js';
-import { codecFor, SCAN_PAGE } from '../exec/run.js';
+import { codecFor } from '../exec/run.js';
 import { at, fingerprint, typeOf, type ParamTypes, type SessionInfo } from '../plan/analyze-expr.js';
 import { qualifiedName, stringsOf, type PlanContext } from '../plan/context.js';
 import { defaultFor, parseExpression } from '../plan/dml.js';
@@ -273,9 +272,7 @@ async function createIndex(stmt: IndexNode, env: DdlEnv, change: CatalogChange):
 async function backfillIndex(table: TableDescriptor, index: IndexDescriptor, env: DdlEnv): Promise<void> {
   const codec = codecFor(env.ks, table);
   const seen = new Set<string>();
-  let rest = env.ks.indexSpan(table.id, PRIMARY_INDEX_ID);
-  for (;;) {
-    const page = await env.txn.scan(rest, SCAN_PAGE);
+  for await (const page of env.txn.pages(env.ks.indexSpan(table.id, PRIMARY_INDEX_ID))) {
     for (const kv of page) {
       const row = codec.decodeRow(kv.key, kv.value);
       const entry = codec.indexEntry(index, row);
@@ -294,9 +291,6 @@ async function backfillIndex(table: TableDescriptor, index: IndexDescriptor, env
       }
       env.txn.put(entry.key, entry.value);
     }
-    const last = page[page.length - 1];
-    if (page.length < SCAN_PAGE || !last) return;
-    rest = { startKey: keyNext(last.key), endKey: rest.endKey };
   }
 }
 
@@ -623,15 +617,10 @@ async function requireNoRows(table: TableDescriptor, column: string, env: DdlEnv
 async function requireNoNulls(table: TableDescriptor, column: ColumnDescriptor, env: DdlEnv): Promise<void> {
   const codec = codecFor(env.ks, table);
   const slot = codec.slot(column.id);
-  let rest = env.ks.indexSpan(table.id, PRIMARY_INDEX_ID);
-  for (;;) {
-    const page = await env.txn.scan(rest, SCAN_PAGE);
+  for await (const page of env.txn.pages(env.ks.indexSpan(table.id, PRIMARY_INDEX_ID))) {
     if (page.some((kv) => (codec.decodeRow(kv.key, kv.value)[slot] ?? null) === null)) {
       throw new SqlError(SQLSTATE.NOT_NULL_VIOLATION, `column "${column.name}" of relation "${table.name}" contains null values`);
     }
-    const last = page[page.length - 1];
-    if (page.length < SCAN_PAGE || !last) return;
-    rest = { startKey: keyNext(last.key), endKey: rest.endKey };
   }
 }
 

@@ -1,6 +1,5 @@
 // Runs a plan as a pipeline of batches: leaves read KV a page at a time,
 // the operators above work a batch at a time with synchronous expressions.
-import { keyNext } from '../../../shared/keys/index.js';
 import type { Keyspace } from '../catalog/keyspace.js';
 import type { TableDescriptor } from '../catalog/descriptors.js';
 import { PRIMARY_INDEX_ID } from '../catalog/descriptors.js';
@@ -8,12 +7,10 @@ import { SQLSTATE, SqlError } from '../errors.js';
 import { compile, type EvalContext, type Expr, type Row, type SubqueryResults } from '../plan/expr.js';
 import type { PlanNode, SortKey, Subquery } from '../plan/plan.js';
 import { RowCodec } from '../rows/codec.js';
-import type { SqlTxn } from '../txn.js';
+import { SCAN_PAGE, type SqlTxn } from '../txn.js';
 import { KeyWriter, compare, encodeKey, type Datum, type SqlType } from '../types/index.js';
 import { accessKeys } from './spans.js';
 
-/** Rows per KV page of a scan. */
-export const SCAN_PAGE = 1000;
 
 /** Sequence values a statement draws; reserved (with I/O) before the expressions that use them run. */
 export interface SequenceReservations {
@@ -188,18 +185,11 @@ async function* scan(table: TableDescriptor, access: Parameters<typeof accessKey
       continue;
     }
     const all: Row[] = [];
-    let rest = span;
-    for (;;) {
+    for await (const page of ctx.txn.pages(span)) {
       ctx.checkCancel();
-      const page = await ctx.txn.scan(rest, SCAN_PAGE);
-      if (page.length === 0) break;
       const rows = primary ? page.map((kv) => codec.decodeRow(kv.key, kv.value)) : await lookupRows(codec, access.index, page, ctx);
       if (ctx.scanCache) all.push(...rows);
       if (rows.length) yield rows;
-      if (page.length < SCAN_PAGE) break;
-      const last = page[page.length - 1];
-      if (!last) break;
-      rest = { startKey: keyNext(last.key), endKey: rest.endKey };
     }
     ctx.scanCache?.set(cacheKey, all);
   }

@@ -12,6 +12,7 @@ import {
   resolveAggregate,
   resolveFunction,
   resolveOperator,
+  timestampNow,
   typeFromName,
   type Datum,
   type ResolvedAggregate,
@@ -518,7 +519,7 @@ function isPreferredOver(a: SqlType, b: SqlType): boolean {
 
 /** Literals are read in the session's time zone; 'now' is the statement's planning time. */
 function typeContext(ctx: ExprContext): { timeZone: string; now: bigint } {
-  return { timeZone: ctx.session.timeZone, now: BigInt(Date.now() - Date.UTC(2000, 0, 1)) * 1000n };
+  return { timeZone: ctx.session.timeZone, now: timestampNow() };
 }
 
 /** An unknown-typed literal always holds its source text. */

@@ -19,6 +19,11 @@ const TIMESTAMP_END_JULIAN = 109203528;
 /** timestamp of 1970-01-01 00:00:00. */
 export const UNIX_EPOCH_TIMESTAMP = -946684800000000n;
 
+/** The current time as a timestamp(tz) datum: microseconds since 2000-01-01 UTC. */
+export function timestampNow(): bigint {
+  return BigInt(Date.now()) * 1000n + UNIX_EPOCH_TIMESTAMP;
+}
+
 export function date2j(year: number, month: number, day: number): number {
   let y = year;
   let m = month;

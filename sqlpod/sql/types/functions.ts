@@ -5,7 +5,7 @@ import { PSEUDO, T, sqlError, XSTATE, type Datum, type SqlType, type TypeContext
 import {
   DT_NOBEGIN,
   DT_NOEND,
-  UNIX_EPOCH_TIMESTAMP,
+  timestampNow,
   age,
   datePart,
   dateToTimestamp,
@@ -298,7 +298,7 @@ const ts = (d: Datum | undefined): bigint => d as bigint;
 
 fnDef(['now', 'transaction_timestamp', 'current_timestamp'], [], T.timestamptz, (_a, ctx) => ctx.transactionTimestamp);
 fnDef('statement_timestamp', [], T.timestamptz, (_a, ctx) => ctx.statementTimestamp);
-fnDef('clock_timestamp', [], T.timestamptz, () => BigInt(Date.now()) * 1000n + UNIX_EPOCH_TIMESTAMP, { volatile: true });
+fnDef('clock_timestamp', [], T.timestamptz, timestampNow, { volatile: true });
 fnDef('date_trunc', [T.text, T.timestamp], T.timestamp, ([u, t]) => dateTrunc(str(u), ts(t), null));
 fnDef('date_trunc', [T.text, T.timestamptz], T.timestamptz, ([u, t], ctx) => dateTrunc(str(u), ts(t), zone(ctx)));
 fnDef('date_part', [T.text, T.timestamp], T.float8, ([u, t]) => timestampPart(str(u), ts(t), null, false));

@@ -34,6 +34,7 @@ export {
 } from './catalog.js';
 export { Numeric } from './numeric.js';
 export { Interval } from './interval.js';
+export { timestampNow } from './datetime.js';
 export { Jsonb, type JsonObject, type JsonValue } from './jsonb.js';
 export { formatText, parseText } from './text-io.js';
 export { formatBinary, parseBinary } from './binary-io.js';
