@@ -28,6 +28,7 @@ export const kvpodSettingsSchema = z.object({
   scanPageBytes: size.default(4 * 1024 * 1024).describe('most bytes in one scan page'),
   shutdownTimeout: duration.default(30_000).describe('how long SIGTERM waits for in-flight work'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('log level'),
+  parentPid: z.coerce.number().int().positive().optional().describe('stop when this process is no longer the parent (set by a local orchestrator such as the demo)'),
 });
 
 export type KvpodSettings = z.infer<typeof kvpodSettingsSchema>;

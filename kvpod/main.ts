@@ -1,6 +1,7 @@
 // kvpod: Shoal's shared storage server.
 import { ConfigError, describeSettings } from '../shared/config/index.js';
 import { createLogger } from '../shared/log/index.js';
+import { watchParent } from '../shared/orphan/index.js';
 import { ENV_PREFIX, kvpodSettingsSchema, loadKvpodSettings } from './config.js';
 import { KvNode, StartupError } from './node.js';
 
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  if (settings.parentPid !== undefined) watchParent(settings.parentPid, () => stop('parent gone'));
 }
 
 main().catch((err: unknown) => {

@@ -13,6 +13,7 @@ export const sqlpodSettingsSchema = z.object({
   drainLimit: duration.pipe(z.number().int().min(0)).default(10 * 60_000).describe('how long a draining pod waits for its sessions'),
   maxSessions: z.coerce.number().int().positive().default(100).describe('most concurrent sessions'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('log level'),
+  parentPid: z.coerce.number().int().positive().optional().describe('stop when this process is no longer the parent (set by a local orchestrator such as the demo)'),
 });
 
 export type SqlpodSettings = z.infer<typeof sqlpodSettingsSchema>;

@@ -1,6 +1,7 @@
 // sqlpod: a tenant's SQL server. Starts unbound; the operator stamps it.
 import { ConfigError, describeSettings } from '../shared/config/index.js';
 import { createLogger } from '../shared/log/index.js';
+import { watchParent } from '../shared/orphan/index.js';
 import { ENV_PREFIX, loadSqlpodSettings, sqlpodSettingsSchema } from './config.js';
 import { SqlPod } from './pod.js';
 
@@ -15,6 +16,8 @@ async function main(): Promise<void> {
   const pod = await SqlPod.start(settings, log);
   process.on('SIGTERM', () => pod.terminate());
   process.on('SIGINT', () => pod.terminate());
+  // Orphaned: nobody is left to drain this pod or route to it, so stop at once.
+  if (settings.parentPid !== undefined) watchParent(settings.parentPid, () => void pod.shutdown().then(() => process.exit(0)));
   const reason = await pod.exited;
   log.info({ reason }, 'sqlpod exited');
   process.exit(0);

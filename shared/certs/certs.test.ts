@@ -121,6 +121,13 @@ describe('issueCert', () => {
     );
   });
 
+  it('names the system tenant (ID 1, "system") in the system SQL server certificate', async () => {
+    const cert = parse(await issueCert(ca, { kind: 'system-sql-server' }));
+    expect(cert.subject.split('\n').sort()).toEqual(['CN=system', 'OU=SQL pods']);
+    expect(cert.subjectAltName).toBe('URI:shoal://tenant/1/system, DNS:localhost, IP Address:127.0.0.1');
+    expect(cert.keyUsage).toEqual([SERVER_AUTH]);
+  });
+
   it('honours explicit validity and clamps the default to the CA expiry', async () => {
     const notBefore = new Date(Date.UTC(2020, 0, 1));
     const cert = parse(await issueCert(ca, { kind: 'tenant-client', tenantId: 2 }, { notBefore, validDays: 2 }));

@@ -5,6 +5,7 @@ import * as x509 from '@peculiar/x509';
 import { X509Certificate as NodeX509, createPrivateKey, randomBytes, type webcrypto } from 'node:crypto';
 
 type CryptoKey = webcrypto.CryptoKey;
+import { SYSTEM_TENANT_ID, SYSTEM_TENANT_NAME } from '../keys/index.js';
 import { hostSan, isTenantId, isTenantName, type HostSan } from './names.js';
 
 x509.cryptoProvider.set(globalThis.crypto);
@@ -18,7 +19,9 @@ export type CertRole =
   | { kind: 'proxy-server'; hosts?: string[] }
   /** A SQL pod's control endpoint (stamping, then drain/undrain), before and after it has a tenant. */
   | { kind: 'pool-server'; hosts?: string[] }
-  | { kind: 'sqlpod-server'; tenantId: number; tenantName: string; hosts?: string[] };
+  | { kind: 'sqlpod-server'; tenantId: number; tenantName: string; hosts?: string[] }
+  /** The system tenant's SQL server (the demo's virtual-cluster admin interface): named like a SQL pod of tenant 1, "system". */
+  | { kind: 'system-sql-server'; hosts?: string[] };
 
 /** Defaults: notBefore = now - 1 hour (clock skew), notAfter = (notBefore if given, else now) + validDays. */
 export interface Validity { notBefore?: Date; notAfter?: Date; validDays?: number }
@@ -100,6 +103,13 @@ function plan(role: CertRole): Plan {
         sans: [{ type: 'url', value: `${SQLPOD_URI_PREFIX}${id}/${name}` }, ...hostSans(role.hosts)],
       };
     }
+    case 'system-sql-server':
+      return {
+        commonName: SYSTEM_TENANT_NAME,
+        organizationalUnit: 'SQL pods',
+        usages: [SERVER_AUTH],
+        sans: [{ type: 'url', value: `${SQLPOD_URI_PREFIX}${SYSTEM_TENANT_ID}/${SYSTEM_TENANT_NAME}` }, ...hostSans(role.hosts)],
+      };
     default:
       throw new CertError('INVALID_ROLE', `unknown certificate role kind ${show((role as { kind?: unknown }).kind)}`);
   }

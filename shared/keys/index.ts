@@ -4,6 +4,8 @@
 
 export const TENANT_PREFIX_BYTE = 0xfe;
 export const SYSTEM_TENANT_ID = 1;
+/** The system tenant's routing name: reserved, never a virtual cluster's. */
+export const SYSTEM_TENANT_NAME = 'system';
 export const MIN_TENANT_ID = 2;
 
 /** A tenant's name (the CrdbTenant's name, the routing name): a DNS-1123 label. */
