@@ -22,8 +22,8 @@ function describe(event: OrchestratorEvent, host: Host | undefined): string | un
   switch (event.kind) {
     case 'bound':
       return event.resumeMs === null
-        ? `  ${event.tenant}: ${event.pod} added (stamp ${event.stampMs.toFixed(0)} ms)`
-        : `  ${event.tenant}: resumed in ${event.resumeMs.toFixed(0)} ms on ${event.pod} (pluck ${event.pluckMs.toFixed(2)} ms, stamp ${event.stampMs.toFixed(0)} ms)`;
+        ? `  ${event.tenant}: ${event.pod} (pid ${event.pid}) added (stamp ${event.stampMs.toFixed(0)} ms)`
+        : `  ${event.tenant}: resumed in ${event.resumeMs.toFixed(0)} ms on ${event.pod} (pid ${event.pid}; pluck ${event.pluckMs.toFixed(2)} ms, stamp ${event.stampMs.toFixed(0)} ms)`;
     case 'scaled':
       if (event.rule === 'resume') return `  ${event.tenant}: a client connected while suspended: resuming`;
       if (event.to === 0) return `  ${event.tenant}: suspended (${event.reason})`;

@@ -60,7 +60,7 @@ export type OrchestratorEvent =
   | { readonly kind: 'dropped'; readonly tenant: string; readonly id: number }
   | { readonly kind: 'pool-ready'; readonly pod: string; readonly startMs: number; readonly ready: number }
   | { readonly kind: 'scaled'; readonly tenant: string; readonly from: number; readonly to: number; readonly rule: ScaleRule | 'resume' | 'manual'; readonly reason: string; readonly at: number }
-  | { readonly kind: 'bound'; readonly tenant: string; readonly pod: string; readonly pluckMs: number; readonly stampMs: number; readonly at: number; readonly resumeMs: number | null }
+  | { readonly kind: 'bound'; readonly tenant: string; readonly pod: string; readonly pid: number | undefined; readonly pluckMs: number; readonly stampMs: number; readonly at: number; readonly resumeMs: number | null }
   | { readonly kind: 'bind-failed'; readonly tenant: string; readonly pod: string; readonly message: string }
   | { readonly kind: 'draining'; readonly tenant: string; readonly pod: string }
   | { readonly kind: 'undrained'; readonly tenant: string; readonly pod: string }
@@ -256,7 +256,12 @@ export class LocalOrchestrator implements VirtualClusters {
     const from = t.replicas;
     t.replicas = replicas;
     t.lastScaleAt = Date.now();
-    if (replicas === 0) t.resumeAskedAt = null;
+    if (replicas === 0) {
+      t.resumeAskedAt = null;
+      // The idle clock stops at zero, so a resume (by the proxy, before the next
+      // sample) starts a whole idle timeout rather than the old stretch.
+      t.idleSince = idleSince({ previous: t.idleSince, sessions: 0, replicas: 0, now: t.lastScaleAt });
+    }
     this.options.log.info({ tenant: t.name, from, to: replicas, rule }, reason);
     this.options.onEvent?.({ kind: 'scaled', tenant: t.name, from, to: replicas, rule, reason, at: performance.now() });
     if (kick) void this.runner.kick(t.name);
@@ -350,7 +355,7 @@ export class LocalOrchestrator implements VirtualClusters {
     const resumeMs = t.resumeAskedAt === null ? null : at - t.resumeAskedAt;
     t.resumeAskedAt = null;
     this.options.log.info({ tenant: t.name, pod: p.process.name, stampMs: Math.round(at - started), resumeMs: resumeMs === null ? undefined : Math.round(resumeMs) }, 'pod bound');
-    this.options.onEvent?.({ kind: 'bound', tenant: t.name, pod: p.process.name, pluckMs, stampMs: at - started, at, resumeMs });
+    this.options.onEvent?.({ kind: 'bound', tenant: t.name, pod: p.process.name, pid: p.process.pid, pluckMs, stampMs: at - started, at, resumeMs });
   }
 
   private async reconcilePool(): Promise<void> {
