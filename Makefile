@@ -5,9 +5,10 @@ STATE ?= state
 CERTS ?= $(STATE)/certs
 NODE_TSX := node --import tsx
 
-.PHONY: help install tools typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql bench-proxy conformance-postgres clean
+.PHONY: help demo install tools typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql bench-proxy bench-coldstart conformance-postgres clean
 
 help:
+	@echo "make demo      a whole Shoal host cluster on this machine: kvpod, proxy, SQL pod pool, two tenants (DEMO_FLAGS=--help for options)"
 	@echo "make kvpod     start a development kvpod (certificates in $(CERTS), data in $(STATE)/kvpod)"
 	@echo "make sqlpod    start an unbound development SQL pod (stamp it with the operator certificate)"
 	@echo "make test      typecheck + lint + unit and integration tests + conformance"
@@ -16,7 +17,13 @@ help:
 	@echo "make bench-kv  KV throughput: in-process RocksDB vs kvpod over gRPC + mTLS"
 	@echo "make bench-sql SQL throughput with pgbench: Shoal (kvpod + sqlpod) beside a throwaway PostgreSQL"
 	@echo "make bench-proxy  pgbench -S against a throwaway PostgreSQL: directly, through PgBouncer, through the proxy"
+	@echo "make bench-coldstart  50 resumes of a suspended demo tenant: connect through the proxy to first row, with the breakdown"
 	@echo "make conformance-postgres  sqllogictest corpus against a throwaway PostgreSQL (the runner's reference check)"
+
+# The first command of the README: installs what is missing, then starts.
+DEMO_FLAGS ?=
+demo: install tools
+	$(NODE_TSX) demo/main.ts $(DEMO_FLAGS)
 
 # npm ci only when the lockfile changed since the last install.
 node_modules/.installed: package.json package-lock.json
@@ -65,6 +72,9 @@ bench-sql: install tools
 bench-proxy: install tools
 	@bench/proxy/ensure-pgbouncer.sh
 	$(NODE_TSX) bench/proxy/main.ts
+
+bench-coldstart: install tools
+	$(NODE_TSX) bench/coldstart/main.ts
 
 conformance-postgres: install tools
 	$(NODE_TSX) sqlpod/conformance/main.ts --target postgres

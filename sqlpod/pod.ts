@@ -20,6 +20,7 @@ import {
   type StampingEndpoint,
   type Transition,
 } from './lifecycle/index.js';
+import { prewarm } from './lifecycle/prewarm.js';
 import { startControlEndpoint, type ControlEndpoint } from './ops/control.js';
 import { startOpsEndpoint, type OpsEndpoint } from './ops/http.js';
 import { CpuSampler } from './ops/load.js';
@@ -55,6 +56,8 @@ export class SqlPod {
 
   static async start(settings: SqlpodSettings, log: Logger): Promise<SqlPod> {
     const [caPem, certPem, keyPem] = await Promise.all([readFile(settings.caCert, 'utf8'), readFile(settings.cert, 'utf8'), readFile(settings.key, 'utf8')]);
+    // Before anything listens: the pod reports ready (to be stamped) only once warm.
+    const warm = await prewarm({ caPem, certPem, keyPem });
     const metrics = new PodMetrics();
     const sampler = new CpuSampler();
     const pod = new SqlPod(settings, { caPem, certPem, keyPem }, log, metrics, sampler, null, null);
@@ -66,7 +69,7 @@ export class SqlPod {
     });
     const { host: chost, port: cport } = splitHostPort(settings.controlListen);
     pod.stamping = await createStampingServer({ caPem, certPem, keyPem, onStamp: (stamp) => pod.bind(stamp) }).start(chost, cport);
-    log.info({ control: settings.controlListen, ops: settings.opsListen }, 'sqlpod unbound, waiting for a stamp');
+    log.info({ control: settings.controlListen, ops: settings.opsListen, prewarmMs: Math.round(warm.ms), prewarmedGrpc: warm.grpc }, 'sqlpod unbound, waiting for a stamp');
     return pod;
   }
 
