@@ -1,6 +1,7 @@
 // The proxy in front of real SQL pods (real kvpod, real TLS) with node-postgres.
 import { createSecureContext } from 'node:tls';
 import pg from 'pg';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../kvpod/testing/fixtures.js';
 import { issueCert } from '../shared/certs/index.js';
@@ -25,6 +26,14 @@ const view = (pod: SqlPod, name: string, tenant: string, state: PodView['state']
   address: `127.0.0.1:${pod.addresses.sql?.port ?? 0}`,
 });
 
+const logLines: Record<string, unknown>[] = [];
+const logSink = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') logLines.push(JSON.parse(line) as Record<string, unknown>);
+    done();
+  },
+});
+
 beforeAll(async () => {
   certs = await createTestCerts();
   kv = await startTestKvpod(certs);
@@ -34,7 +43,7 @@ beforeAll(async () => {
   pods.push(a1, a2, g1);
   directory.setTenant('acme', [view(a1, 'acme-1', 'acme'), view(a2, 'acme-2', 'acme')]);
   directory.setTenant('globex', [view(g1, 'globex-1', 'globex')]);
-  proxy = await startProxy({ host: '127.0.0.1', port: 0, directory, podCa: certs.ca.certPem, log: createLogger('proxy', 'silent') });
+  proxy = await startProxy({ host: '127.0.0.1', port: 0, directory, podCa: certs.ca.certPem, log: createLogger('proxy', 'debug', logSink) });
 });
 
 afterAll(async () => {
@@ -79,6 +88,32 @@ describe('routing', () => {
     expect(unknown.message).toBe('cluster "initech" does not exist');
     const conflict = await failure(client({ database: 'globex.defaultdb', options: '--cluster=acme' }));
     expect(conflict.code).toBe('08004');
+  });
+});
+
+describe('logs', () => {
+  it('names the tenant in every line about a connection', async () => {
+    const from = logLines.length;
+    const ok = client({ database: 'defaultdb', options: '--cluster=globex' });
+    await ok.connect();
+    await ok.end();
+    await failure(client({ database: 'defaultdb', options: '--cluster=acme', password: 'wrong-password' }));
+    // A success clears the failure from the throttle, which another test counts on.
+    const again = client({ database: 'defaultdb', options: '--cluster=acme' });
+    await again.connect();
+    await again.end();
+    await failure(client({ database: 'defaultdb', options: '--cluster=initech' }));
+    await new Promise((r) => setTimeout(r, 50));
+    const lines = logLines.slice(from).map((l) => [l.tenant, l.msg]);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        ['globex', 'session started'],
+        ['globex', 'session ended'],
+        ['acme', 'login refused by the SQL pod'],
+        ['initech', 'refused: cluster "initech" does not exist'],
+      ]),
+    );
+    expect(logLines.slice(from).every((l) => typeof l.tenant === 'string' && typeof l.client === 'string')).toBe(true);
   });
 });
 

@@ -91,6 +91,8 @@ export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<voi
   raw.once('close', () => (gone = true));
   let client: Socket = raw;
   let sni: string | undefined;
+  // Gains the tenant as a field once it is known: every line about a connection says whose it is.
+  let log = deps.log.child({ client: raw.remoteAddress });
   const deadline = Date.now() + deps.startupTimeoutMs;
   try {
     let read = await readStartup(client, deadline);
@@ -117,7 +119,7 @@ export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<voi
     const who = identifyTenant(packet.params, sni);
     if (!who.ok) throw refuse('identify', '08004', who.message, HOW_TO_IDENTIFY);
     const tenant = who.tenant;
-    const log = deps.log.child({ tenant });
+    log = log.child({ tenant });
     const entry = deps.directory.lookup(tenant);
     if (!entry) throw refuse('unknown-tenant', '08004', `cluster "${tenant}" does not exist`, `Check the cluster name; ${HOW_TO_IDENTIFY}.`);
     deps.hooks?.onRouted?.(tenant, who.method);
@@ -140,7 +142,11 @@ export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<voi
         if (err instanceof ResumeError) throw refuse('resume', '57P03', err.message);
         throw err;
       }
-      if (running !== entry) deps.hooks?.onResume?.(performance.now() - waitStart);
+      if (running !== entry) {
+        const waitedMs = performance.now() - waitStart;
+        deps.hooks?.onResume?.(waitedMs);
+        log.info({ waitedMs: Math.round(waitedMs) }, 'tenant resumed for this client');
+      }
       const assignment = deps.balancer.assign(running);
       if (!assignment) throw refuse('no-pod', '57P03', `cluster "${tenant}" has no running SQL pod`, 'Retry in a moment.');
       try {
@@ -168,6 +174,7 @@ export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<voi
         outcome = result.outcome;
         const verdict = deps.throttle.report(attempt.ticket, outcome, Date.now());
         if (outcome !== 'success') {
+          log.info({ pod: assignment.pod.name, outcome, throttled: verdict === 'throttled' }, 'login refused by the SQL pod');
           if (verdict === 'throttled') client.end(encode((w) => w.errorResponse({ severity: 'FATAL', code: '08004', message: THROTTLE_MESSAGE, hint: THROTTLE_HINT })));
           else client.end(result.pending);
           pod.destroy();
@@ -175,7 +182,9 @@ export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<voi
           return;
         }
         client.write(result.pending);
+        log.debug({ pod: assignment.pod.name }, 'session started');
         await pipeBoth(client, pod);
+        log.debug({ pod: assignment.pod.name }, 'session ended');
         result.release();
       } finally {
         assignment.release();
@@ -186,10 +195,12 @@ export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<voi
   } catch (err) {
     const refused = err instanceof Refused ? err : err instanceof PgWireError ? refuse('protocol', err.code, err.message) : undefined;
     if (!refused) {
-      deps.log.error({ err }, 'proxy connection failed');
+      log.error({ err }, 'proxy connection failed');
       client.destroy();
       return;
     }
+    // Garbage on the port is not news; a refusal of a known client is.
+    log[refused.reason === 'protocol' ? 'debug' : 'info']({ reason: refused.reason, code: refused.fields.code }, `refused: ${refused.fields.message}`);
     deps.hooks?.onFailure?.(refused.reason);
     if (!client.destroyed) client.end(encode((w) => w.errorResponse(refused.fields)));
   }
