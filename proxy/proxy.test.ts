@@ -7,7 +7,7 @@ import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from 
 import { issueCert } from '../shared/certs/index.js';
 import { createLogger } from '../shared/log/index.js';
 import type { SqlPod } from '../sqlpod/pod.js';
-import { ADMIN, createTenant, startStampedPod } from '../sqlpod/testing/fixtures.js';
+import { ADMIN, connect, createTenant, startStampedPod } from '../sqlpod/testing/fixtures.js';
 import { isPostgresInstalled, startPostgres } from '../shared/testing/postgres.js';
 import { parseAclFile } from './acl/index.js';
 import { MemoryDirectory, parseStaticRouting, staticDirectory, type PodView } from './directory/index.js';
@@ -134,6 +134,36 @@ describe('balancing and draining', () => {
     expect((await sessions[0]?.query('SELECT 1 AS ok'))?.rows).toEqual([{ ok: 1 }]);
     await Promise.all([...sessions, ...more].map((s) => s.end()));
     directory.setTenant('acme', [view(a1, 'acme-1', 'acme'), view(a2, 'acme-2', 'acme')]);
+  });
+});
+
+describe('a pod that turns clients away', () => {
+  it('is skipped for another running pod when it drains before the directory says so; with no other pod its refusal reaches the client', async () => {
+    const [a1, , g1] = pods;
+    if (!a1 || !g1) throw new Error('pods missing');
+    // A session held directly on each pod keeps it alive while it drains.
+    const holders = [await connect(certs, a1), await connect(certs, g1)];
+    for (const h of holders) h.on('error', () => undefined);
+    a1.drain(60_000);
+    g1.drain(60_000);
+    try {
+      const sessions = [];
+      for (let i = 0; i < 4; i++) {
+        const c = client({ database: 'acme.defaultdb' });
+        await c.connect();
+        sessions.push(c);
+      }
+      expect(proxy.balancer.connections('acme-2')).toBe(4);
+      expect(proxy.balancer.connections('acme-1')).toBe(0);
+      await Promise.all(sessions.map((c) => c.end()));
+
+      const refused = await failure(client({ database: 'globex.defaultdb' }));
+      expect(refused.code).toBe('57P03');
+    } finally {
+      a1.undrain();
+      g1.undrain();
+      await Promise.all(holders.map((h) => h.end()));
+    }
   });
 });
 

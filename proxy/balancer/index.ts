@@ -39,9 +39,11 @@ export class Balancer {
    * Picks a pod and counts the connection at once: a connection that is still
    * dialing or authenticating already weighs on its pod, so a burst of
    * connections spreads instead of piling onto the pod that looked idlest.
+   * `exclude`: pods this connection already tried (they turned it away).
    */
-  assign(entry: TenantEntry): Assignment | undefined {
-    const pod = pickPod(entry.pods, (n) => this.connections(n), this.lastPick.get(entry.name));
+  assign(entry: TenantEntry, exclude?: ReadonlySet<string>): Assignment | undefined {
+    const pods = exclude?.size ? entry.pods.filter((p) => !exclude.has(p.name)) : entry.pods;
+    const pod = pickPod(pods, (n) => this.connections(n), this.lastPick.get(entry.name));
     if (!pod) return undefined;
     const { name } = pod;
     this.lastPick.set(entry.name, name);

@@ -147,47 +147,71 @@ export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<voi
         deps.hooks?.onResume?.(waitedMs);
         log.info({ waitedMs: Math.round(waitedMs) }, 'tenant resumed for this client');
       }
-      const assignment = deps.balancer.assign(running);
-      if (!assignment) throw refuse('no-pod', '57P03', `cluster "${tenant}" has no running SQL pod`, 'Retry in a moment.');
-      try {
-        const dialStart = performance.now();
-        let pod: Socket;
+      // A pod may turn the client away at the door (it began draining, or died,
+      // after the directory last said "running"): nothing has reached the client
+      // yet, so another running pod is tried, each pod once.
+      const tried = new Set<string>();
+      for (;;) {
+        const assignment = deps.balancer.assign(running, tried);
+        if (!assignment) throw refuse('no-pod', '57P03', `cluster "${tenant}" has no running SQL pod`, 'Retry in a moment.');
+        tried.add(assignment.pod.name);
         try {
-          pod = deps.podCa === undefined ? await dialPlain(assignment.pod.address) : await dialPod(assignment.pod.address, tenant, { ca: deps.podCa });
-        } catch (err) {
-          if (err instanceof DialError) {
-            log.warn({ pod: assignment.pod.name, code: err.code }, err.message);
-            throw refuse('dial', '08006', `could not reach a SQL pod of cluster "${tenant}"`, 'Retry in a moment.');
+          const dialStart = performance.now();
+          let pod: Socket;
+          try {
+            pod = deps.podCa === undefined ? await dialPlain(assignment.pod.address) : await dialPod(assignment.pod.address, tenant, { ca: deps.podCa });
+          } catch (err) {
+            if (err instanceof DialError) {
+              log.warn({ pod: assignment.pod.name, code: err.code }, err.message);
+              throw refuse('dial', '08006', `could not reach a SQL pod of cluster "${tenant}"`, 'Retry in a moment.');
+            }
+            throw err;
           }
-          throw err;
-        }
-        deps.hooks?.onDial?.(performance.now() - dialStart);
-        if (gone) {
-          pod.destroy();
+          deps.hooks?.onDial?.(performance.now() - dialStart);
+          if (gone) {
+            pod.destroy();
+            return;
+          }
+          pod.on('error', () => pod.destroy());
+          pod.setNoDelay(true);
+          pod.write(encodeStartup(who.params));
+          if (read.rest.length) pod.write(read.rest);
+          const result = await relayAuthentication(client, pod, assignment.pod.address, deps.cancels);
+          if (result.outcome === 'turned-away') {
+            pod.destroy();
+            result.release();
+            const next = deps.directory.lookup(tenant);
+            const untried = next?.pods.some((p) => p.state === 'running' && !tried.has(p.name)) ?? false;
+            log.info({ pod: assignment.pod.name, retry: untried }, 'SQL pod turned the client away at the door');
+            if (next && untried) {
+              running = next;
+              continue;
+            }
+            // No other pod to try: the client hears the pod's own refusal, or ours if it said nothing.
+            if (result.pending.length === 0) throw refuse('no-pod', '57P03', `cluster "${tenant}" has no SQL pod that takes connections now`, 'Retry in a moment.');
+            client.end(result.pending);
+            deps.hooks?.onFailure?.('no-pod');
+            return;
+          }
+          outcome = result.outcome;
+          const verdict = deps.throttle.report(attempt.ticket, outcome, Date.now());
+          if (outcome !== 'success') {
+            log.info({ pod: assignment.pod.name, outcome, throttled: verdict === 'throttled' }, 'login refused by the SQL pod');
+            if (verdict === 'throttled') client.end(encode((w) => w.errorResponse({ severity: 'FATAL', code: '08004', message: THROTTLE_MESSAGE, hint: THROTTLE_HINT })));
+            else client.end(result.pending);
+            pod.destroy();
+            deps.hooks?.onFailure?.('auth');
+            return;
+          }
+          client.write(result.pending);
+          log.debug({ pod: assignment.pod.name }, 'session started');
+          await pipeBoth(client, pod);
+          log.debug({ pod: assignment.pod.name }, 'session ended');
+          result.release();
           return;
+        } finally {
+          assignment.release();
         }
-        pod.on('error', () => pod.destroy());
-        pod.setNoDelay(true);
-        pod.write(encodeStartup(who.params));
-        if (read.rest.length) pod.write(read.rest);
-        const result = await relayAuthentication(client, pod, assignment.pod.address, deps.cancels);
-        outcome = result.outcome;
-        const verdict = deps.throttle.report(attempt.ticket, outcome, Date.now());
-        if (outcome !== 'success') {
-          log.info({ pod: assignment.pod.name, outcome, throttled: verdict === 'throttled' }, 'login refused by the SQL pod');
-          if (verdict === 'throttled') client.end(encode((w) => w.errorResponse({ severity: 'FATAL', code: '08004', message: THROTTLE_MESSAGE, hint: THROTTLE_HINT })));
-          else client.end(result.pending);
-          pod.destroy();
-          deps.hooks?.onFailure?.('auth');
-          return;
-        }
-        client.write(result.pending);
-        log.debug({ pod: assignment.pod.name }, 'session started');
-        await pipeBoth(client, pod);
-        log.debug({ pod: assignment.pod.name }, 'session ended');
-        result.release();
-      } finally {
-        assignment.release();
       }
     } finally {
       if (outcome === 'abandoned') deps.throttle.report(attempt.ticket, 'abandoned', Date.now());
@@ -211,8 +235,11 @@ interface AuthResult {
    * 'failure' only for a refused credential (28xxx): a client that hangs up at
    * the password prompt (psql does, then asks) or a wrong database name is not
    * guessing passwords, so the throttle hears 'abandoned'.
+   *
+   * 'turned-away': the pod refused before the client saw anything of it (57P03
+   * draining, 57P01 shutting down, or it closed): another pod may be tried.
    */
-  readonly outcome: 'success' | 'failure' | 'abandoned';
+  readonly outcome: 'success' | 'failure' | 'abandoned' | 'turned-away';
   /** Bytes to send the client (up to and including ReadyForQuery, or the error). */
   readonly pending: Buffer;
   readonly release: () => void;
@@ -228,6 +255,7 @@ function relayAuthentication(client: Socket, pod: Socket, address: string, cance
     let buf = Buffer.alloc(0);
     const out: Buffer[] = [];
     let authOk = false;
+    let relayed = false;
     let release = () => undefined as void;
     const toPod = (chunk: Buffer) => pod.write(chunk);
     const onPodData = (chunk: Buffer) => {
@@ -249,8 +277,13 @@ function relayAuthentication(client: Socket, pod: Socket, address: string, cance
         if (type === 'R' && !authOk) {
           // An authentication request: the client must see it now to answer it.
           client.write(Buffer.concat(out.splice(0)));
+          relayed = true;
         }
-        if (type === 'E' && !authOk) return done(errorCode(frame).startsWith('28') ? 'failure' : 'abandoned');
+        if (type === 'E' && !authOk) {
+          const code = errorCode(frame);
+          if (!relayed && (code === '57P03' || code === '57P01')) return done('turned-away');
+          return done(code.startsWith('28') ? 'failure' : 'abandoned');
+        }
         if (type === 'Z') {
           if (buf.length) out.push(buf);
           return done('success');
@@ -260,10 +293,13 @@ function relayAuthentication(client: Socket, pod: Socket, address: string, cance
     const onClose = () => {
       done('abandoned');
     };
+    const onPodClose = () => {
+      done(relayed || out.length > 0 ? 'abandoned' : 'turned-away');
+    };
     const done = (outcome: AuthResult['outcome']) => {
       client.off('data', toPod);
       pod.off('data', onPodData);
-      pod.off('close', onClose);
+      pod.off('close', onPodClose);
       client.off('close', onClose);
       pod.pause();
       client.pause();
@@ -272,7 +308,7 @@ function relayAuthentication(client: Socket, pod: Socket, address: string, cance
     client.on('data', toPod);
     client.once('close', onClose);
     pod.on('data', onPodData);
-    pod.once('close', onClose);
+    pod.once('close', onPodClose);
     pod.once('error', reject);
     client.resume();
   });
