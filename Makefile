@@ -5,7 +5,7 @@ STATE ?= state
 CERTS ?= $(STATE)/certs
 NODE_TSX := node --import tsx
 
-.PHONY: help demo install tools typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql bench-proxy bench-coldstart conformance-postgres clean
+.PHONY: help demo install tools kube-bins typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql bench-proxy bench-coldstart conformance-postgres clean
 
 help:
 	@echo "make demo      a whole Shoal host cluster on this machine: kvpod, proxy, SQL pod pool, two tenants (DEMO_FLAGS=--help for options)"
@@ -43,7 +43,12 @@ lint: install
 tools:
 	@shared/testing/ensure-postgres.sh
 
-unit: install tools
+# etcd and kube-apiserver for the tests that need a real API server: built once
+# from cluster/k8s (about 6 minutes cold on 2 cores), cached in state/cluster/bin.
+kube-bins:
+	@cluster/build.sh etcd kube-apiserver
+
+unit: install tools kube-bins
 	npx vitest run
 
 # The sqllogictest corpus against Shoal; fails below sqlpod/conformance/floor.json.

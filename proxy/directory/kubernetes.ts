@@ -24,6 +24,8 @@ export type SqlPodObject = z.infer<typeof podSchema>;
 const tenantSchema = z.object({ metadata: objectMetaSchema, spec: z.object({ replicas: z.number().optional() }).optional() });
 export type CrdbTenantObject = z.infer<typeof tenantSchema>;
 
+const scaleSchema = z.looseObject({ metadata: objectMetaSchema, spec: z.looseObject({ replicas: z.number().optional() }) });
+
 const STATES: ReadonlySet<string> = new Set<PodState>(['stamping', 'running', 'draining']);
 
 /**
@@ -98,23 +100,29 @@ export class KubernetesDirectory implements TenantDirectory {
     return this.memory.subscribe(listener);
   }
 
-  /** 0 → 1 through the scale subresource, only from 0: never lowers a count another writer raised. */
+  /**
+   * 0 → 1 through the scale subresource, and only from 0: a read, then a
+   * write conditional on the read's resourceVersion, so a count another
+   * writer raised meanwhile is never lowered. (Scale's spec.replicas is
+   * omitted when 0, so a JSON-patch test on it cannot be used.)
+   */
   async resume(tenant: string): Promise<void> {
     const path = `/apis/shoal.dev/v1alpha1/namespaces/${encodeURIComponent(this.options.namespace)}/crdbtenants/${encodeURIComponent(tenant)}/scale`;
-    try {
-      await this.options.api.patch(
-        path,
-        [
-          { op: 'test', path: '/spec/replicas', value: 0 },
-          { op: 'replace', path: '/spec/replicas', value: 1 },
-        ],
-        'application/json-patch+json',
-      );
-    } catch (err) {
-      // The test failed: replicas is already above 0 (another proxy, or the autoscaler, got there first).
-      if (err instanceof KubeApiError && (err.status === 422 || err.status === 409)) return;
-      if (err instanceof KubeApiError && err.status === 404) throw new Error(`tenant "${tenant}" does not exist`, { cause: err });
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      let scale: z.infer<typeof scaleSchema>;
+      try {
+        scale = await this.options.api.get(path, scaleSchema);
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 404) throw new Error(`tenant "${tenant}" does not exist`, { cause: err });
+        throw err;
+      }
+      if ((scale.spec.replicas ?? 0) >= 1) return;
+      try {
+        await this.options.api.replace(path, { ...scale, spec: { ...scale.spec, replicas: 1 } });
+        return;
+      } catch (err) {
+        if (!(err instanceof KubeApiError && err.status === 409) || attempt >= 5) throw err;
+      }
     }
   }
 
