@@ -6,7 +6,9 @@ export const ENV_PREFIX = 'SHOAL_PROXY';
 export const proxySettingsSchema = z.object({
   listen: hostPort.default('127.0.0.1:6432').describe('PostgreSQL address clients connect to'),
   opsListen: hostPort.default('127.0.0.1:6433').describe('HTTP: /metrics, /healthz, /readyz'),
-  staticRouting: z.string().optional().describe('JSON file {"tenants": {"<name>": {"addresses": ["host:port"]}}}: fixed backends over plain TCP'),
+  staticRouting: z.string().optional().describe('JSON file {"tenants": {"<name>": {"addresses": ["host:port"]}}}: fixed backends over plain TCP; without it, tenants and pods come from the Kubernetes API'),
+  kubeconfig: z.string().optional().describe('kubeconfig for the Kubernetes directory (default: $KUBECONFIG, ~/.kube/config, or the in-cluster service account)'),
+  namespace: z.string().optional().describe("namespace of the CrdbTenants and SQL pods (default: the service account's namespace, else \"default\")"),
   caCert: z.string().optional().describe('host CA (PEM) that SQL pod certificates must chain to'),
   cert: z.string().optional().describe("the proxy's serving certificate for clients' TLS (PEM)"),
   key: z.string().optional().describe("the proxy's serving key (PEM)"),

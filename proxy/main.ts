@@ -5,7 +5,9 @@ import { ConfigError, describeSettings, splitHostPort } from '../shared/config/i
 import { createLogger } from '../shared/log/index.js';
 import { ENV_PREFIX, loadProxySettings, proxySettingsSchema } from './config.js';
 import { watchAclFile } from './acl/watch.js';
-import { parseStaticRouting, staticDirectory } from './directory/index.js';
+import { parseStaticRouting, staticDirectory, type TenantDirectory } from './directory/index.js';
+import { KubernetesDirectory } from './directory/kubernetes.js';
+import { KubeApi } from '../shared/kube/api.js';
 import { FileFormatError } from './files/index.js';
 import { startOpsEndpoint } from './ops/http.js';
 import { ProxyMetrics } from './ops/metrics.js';
@@ -21,10 +23,27 @@ async function main(): Promise<void> {
   }
   const settings = loadProxySettings(argv, process.env);
   const log = createLogger('proxy', settings.logLevel);
-  if (!settings.staticRouting) {
-    throw new UsageError('no tenant directory: give --static-routing FILE (the Kubernetes directory is not built yet)');
+  let directory: TenantDirectory;
+  let podCa: string | undefined;
+  let stopDirectory = (): Promise<void> => Promise.resolve();
+  if (settings.staticRouting) {
+    directory = staticDirectory(parseStaticRouting(readFileSync(settings.staticRouting, 'utf8')));
+    // Static routing fronts any Postgres server: plain TCP, no pod certificate to check.
+    podCa = undefined;
+  } else {
+    if (!settings.caCert) throw new UsageError('the Kubernetes directory needs --ca-cert: the host CA that SQL pod certificates chain to');
+    podCa = readFileSync(settings.caCert, 'utf8');
+    const namespace = settings.namespace ?? serviceAccountNamespace() ?? 'default';
+    const kube = new KubernetesDirectory({
+      api: KubeApi.fromKubeconfig(settings.kubeconfig),
+      namespace,
+      onError: (what, err, nextAttemptMs) => log.warn({ err, what, nextAttemptMs }, 'Kubernetes watch failed; retrying'),
+    });
+    log.info({ namespace }, 'reading tenants and SQL pods from the Kubernetes API');
+    await kube.waitForSync(60_000);
+    directory = kube;
+    stopDirectory = () => kube.stop();
   }
-  const directory = staticDirectory(parseStaticRouting(readFileSync(settings.staticRouting, 'utf8')));
   const clientTls = settings.cert && settings.key ? createSecureContext({ cert: readFileSync(settings.cert), key: readFileSync(settings.key) }) : undefined;
   const acl = settings.aclFile ? watchAclFile(settings.aclFile, log) : undefined;
   const metrics = new ProxyMetrics();
@@ -33,8 +52,7 @@ async function main(): Promise<void> {
     host,
     port,
     directory,
-    // Static routing fronts any Postgres server: plain TCP, no pod certificate to check.
-    podCa: undefined,
+    podCa,
     ...(clientTls ? { clientTls } : {}),
     ...(acl ? { acl: () => acl.current() } : {}),
     startupTimeoutMs: settings.startupTimeout,
@@ -45,18 +63,27 @@ async function main(): Promise<void> {
   const { host: ohost, port: oport } = splitHostPort(settings.opsListen);
   let stopping = false;
   const ops = await startOpsEndpoint(ohost, oport, metrics, () => !stopping);
-  log.info({ listen: settings.listen, ops: settings.opsListen, tenants: 'static' }, 'proxy serving');
+  log.info({ listen: settings.listen, ops: settings.opsListen, tenants: settings.staticRouting ? 'static' : 'kubernetes' }, 'proxy serving');
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping: no new connections; open sessions may finish');
     void proxy.close(settings.shutdownGrace).then(async () => {
+      await stopDirectory();
       await ops.close();
       process.exit(0);
     });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+function serviceAccountNamespace(): string | undefined {
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 main().catch((err: unknown) => {

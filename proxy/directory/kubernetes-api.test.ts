@@ -2,12 +2,14 @@
 // kube-apiserver v1.33): CrdbTenants and labelled pods kept current by list +
 // watch, 410 after an etcd compaction answered by a relist, resume through the
 // scale subresource, and the proxy routing and resuming with it.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { load as loadYaml } from 'js-yaml';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../../kvpod/testing/fixtures.js';
+import { freePort } from '../../kvpod/testing/process.js';
 import { KubeApi } from '../../shared/kube/api.js';
 import { createLogger } from '../../shared/log/index.js';
 import { compactEtcd, startTestApiServer, type TestApiServer } from '../../shared/testing/kube-apiserver.js';
@@ -177,6 +179,31 @@ describe('the proxy with the Kubernetes directory', () => {
       expect(await replicasOf('wakeme')).toBe(1);
     } finally {
       await proxy.close(0);
+    }
+  }, 60_000);
+
+  it('runs as the proxy process in Kubernetes mode (--kubeconfig, --namespace, --ca-cert)', async () => {
+    const [port, opsPort] = [await freePort(), await freePort()];
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'proxy/main.ts', '--listen', `127.0.0.1:${port}`, '--ops-listen', `127.0.0.1:${opsPort}`, '--kubeconfig', server.kubeconfig, '--namespace', NS, '--ca-cert', certs.caPath],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 400 && !output.includes('proxy serving'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(output).toContain('"tenants":"kubernetes"');
+      const client = new pg.Client({ host: '127.0.0.1', port, user: ADMIN.username, password: ADMIN.password, database: 'wakeme.defaultdb' });
+      await client.connect();
+      expect((await client.query('SELECT 2 AS via_process')).rows).toEqual([{ via_process: 2 }]);
+      await client.end();
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
     }
   }, 60_000);
 });
