@@ -91,6 +91,11 @@ export class KubeApi {
     return this.json('PATCH', path, body, contentType);
   }
 
+  /** PUT: with metadata.resourceVersion in the body, a 409 Conflict says someone wrote in between. */
+  async replace(path: string, body: unknown): Promise<unknown> {
+    return this.json('PUT', path, body, 'application/json');
+  }
+
   async create(path: string, body: unknown): Promise<unknown> {
     return this.json('POST', path, body, 'application/json');
   }
