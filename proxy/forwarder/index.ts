@@ -344,9 +344,24 @@ function pipeBoth(client: Socket, pod: Socket): Promise<void> {
     });
     client.on('error', () => pod.destroy());
     pod.on('error', () => client.destroy());
-    client.pipe(pod);
-    pod.pipe(client);
+    relay(client, pod);
+    relay(pod, client);
   });
+}
+
+/**
+ * One direction: each chunk is written on as it comes, and reading stops while
+ * the other side's buffer is full. stream.pipe does the same with more
+ * bookkeeping per chunk; this is the proxy's hottest path.
+ */
+function relay(from: Socket, to: Socket): void {
+  from.on('data', (chunk: Buffer) => {
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.once('end', () => to.end());
+  // The authentication relay paused both sockets; a 'data' listener alone does not undo an explicit pause.
+  from.resume();
 }
 
 function forwardCancel(processId: number, secretKey: number, deps: ForwarderDeps, client: Socket): void {
