@@ -19,9 +19,11 @@ export async function readCatalogVersion(txn: Transaction, ks: Keyspace): Promis
 /** Reads the whole catalog at the transaction's snapshot. */
 export async function loadCatalog(txn: Transaction, ks: Keyspace, version?: bigint): Promise<Catalog> {
   const v = version ?? (await readCatalogVersion(txn, ks));
-  const descriptors = (await txn.scan(ks.descriptorSpan())).map((kv) => parseDescriptor(kv.value));
+  // The version read fixed the snapshot, so both spans can be read at once (one round trip, not two).
+  const [descriptorKvs, roleKvs] = await Promise.all([txn.scan(ks.descriptorSpan()), txn.scan(ks.roleSpan())]);
+  const descriptors = descriptorKvs.map((kv) => parseDescriptor(kv.value));
   const roles = new Map<string, RoleDescriptor>();
-  for (const kv of await txn.scan(ks.roleSpan())) {
+  for (const kv of roleKvs) {
     const role = parseJson(kv.value, roleSchema, 'role');
     roles.set(role.name, role);
   }
