@@ -3,6 +3,7 @@
 // failing. A small HTTPS server plays the API server for these two only; the
 // normal paths are tested against the real one (proxy/directory/kubernetes-api.test.ts).
 import { writeFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -24,7 +25,7 @@ afterEach(async () => {
 });
 
 /** An API server that lists one pod and answers watches with `watch(n)` (n counts watch requests). */
-async function fakeApi(watch: (n: number, res: import('node:http').ServerResponse) => void): Promise<{ api: KubeApi; watches: () => number }> {
+async function fakeApi(watch: (n: number, res: ServerResponse) => void): Promise<{ api: KubeApi; watches: () => number }> {
   const certs = await createTestCerts();
   const serving = await certs.issue({ kind: 'kvpod-server', hosts: ['127.0.0.1'] });
   let watches = 0;
