@@ -19,6 +19,7 @@ help:
 	@echo "make bench-proxy  pgbench -S against a throwaway PostgreSQL: directly, through PgBouncer, through the proxy"
 	@echo "make bench-coldstart  50 resumes of a suspended demo tenant: connect through the proxy to first row, with the breakdown"
 	@echo "make cluster-up / cluster-down  a single-node Kubernetes v1.33 built from parts (cluster/README.md); cluster-smoke checks it"
+	@echo "make images    the Shoal image localhost/shoal/shoal:<version> (docker, else podman/buildah; images/README.md)"
 	@echo "make conformance-postgres  sqllogictest corpus against a throwaway PostgreSQL (the runner's reference check)"
 
 # The first command of the README: installs what is missing, then starts.
@@ -90,3 +91,5 @@ clean:
 
 # A single-node Kubernetes built from parts: cluster-build, cluster-up, cluster-down, cluster-smoke, cluster-status.
 include cluster/cluster.mk
+# The container image: images, images-save, images-smoke (images/README.md).
+include images/images.mk
