@@ -13,7 +13,7 @@ SHOAL_IMAGE ?= localhost/shoal/shoal:$(IMAGES_VERSION)
 IMAGES_TAR := $(IMAGES_STATE)/shoal-$(IMAGES_VERSION).tar
 IMAGES_ENV = IMAGES_STATE=$(IMAGES_STATE) SHOAL_IMAGE=$(SHOAL_IMAGE) SHOAL_VERSION=$(IMAGES_VERSION)
 
-.PHONY: images images-base images-tools images-save images-smoke images-clean
+.PHONY: images images-base images-tools images-save images-smoke images-clean images-load e2e-image-smoke
 
 images-tools:
 	@images/build.sh tools
@@ -34,3 +34,11 @@ images-smoke: images
 # Scratch only (context, base work files, tarballs); images stay in the engine's storage.
 images-clean:
 	rm -rf $(IMAGES_STATE)
+
+# Puts the saved image into the local cluster's containerd (k8s.io namespace; make cluster-up first).
+images-load: images-save
+	@ctr --address /run/shoal-cluster/containerd/containerd.sock -n k8s.io images import $(IMAGES_TAR)
+
+# The image as a Deployment in the local cluster, Ready through its probes (e2e/image-smoke.sh).
+e2e-image-smoke: images-load
+	@e2e/image-smoke.sh
