@@ -5,7 +5,7 @@ STATE ?= state
 CERTS ?= $(STATE)/certs
 NODE_TSX := node --import tsx
 
-.PHONY: help demo install tools kube-bins typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql bench-proxy bench-coldstart conformance-postgres clean
+.PHONY: help demo install tools kube-bins typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql bench-proxy bench-coldstart bench-cluster conformance-postgres clean
 
 help:
 	@echo "make demo      a whole Shoal host cluster on this machine: kvpod, proxy, SQL pod pool, two tenants (DEMO_FLAGS=--help for options)"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-sql SQL throughput with pgbench: Shoal (kvpod + sqlpod) beside a throwaway PostgreSQL"
 	@echo "make bench-proxy  pgbench -S against a throwaway PostgreSQL: directly, through PgBouncer, through the proxy"
 	@echo "make bench-coldstart  50 resumes of a suspended demo tenant: connect through the proxy to first row, with the breakdown"
+	@echo "make bench-cluster  warm cluster-up and image build times, image size (BENCH_FLAGS=--cold: cold builds too)"
 	@echo "make cluster-up / cluster-down  a single-node Kubernetes v1.33 built from parts (cluster/README.md); cluster-smoke checks it"
 	@echo "make images    the Shoal image localhost/shoal/shoal:<version> (docker, else podman/buildah; images/README.md)"
 	@echo "make conformance-postgres  sqllogictest corpus against a throwaway PostgreSQL (the runner's reference check)"
@@ -82,6 +83,11 @@ bench-proxy: install tools
 
 bench-coldstart: install tools
 	$(NODE_TSX) bench/coldstart/main.ts
+
+# Warm cluster-up and image build times and the image size (BENCH_FLAGS=--cold rebuilds everything first).
+BENCH_FLAGS ?=
+bench-cluster: install
+	$(NODE_TSX) bench/cluster/main.ts $(BENCH_FLAGS)
 
 conformance-postgres: install tools
 	$(NODE_TSX) sqlpod/conformance/main.ts --target postgres
