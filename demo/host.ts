@@ -14,6 +14,7 @@ import { splitHostPort } from '../shared/config/index.js';
 import { KvClient } from '../shared/kv/client/index.js';
 import { SYSTEM_TENANT_NAME } from '../shared/keys/index.js';
 import { createLogger, logFile, type Logger } from '../shared/log/index.js';
+import { freePort } from '../shared/net/index.js';
 import { startProxy, type Proxy } from '../proxy/server.js';
 import { createPgServer } from '../sqlpod/server/index.js';
 import type { DemoSettings } from './config.js';
@@ -180,17 +181,6 @@ function portError(e: unknown, address: string): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port from an ephemeral listener');
-  return address.port;
-}
 
 async function startKvpod(dataDir: DataDir, certs: DemoCerts, address: string, log: Logger): Promise<ChildProcess> {
   const opsPort = await freePort();

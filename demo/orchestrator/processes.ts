@@ -4,9 +4,9 @@
 // the orchestrator dies.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../../shared/net/index.js';
 import { readPodLoad } from '../../shared/podctl/index.js';
 
 /** How to start one SQL pod process; the orchestrator adds the per-pod flags. */
@@ -47,7 +47,7 @@ export class PortAllocator {
 
   async take(): Promise<number> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const port = await ephemeralPort();
+      const port = await freePort();
       if (!this.held.has(port)) {
         this.held.add(port);
         return port;
@@ -61,17 +61,6 @@ export class PortAllocator {
   }
 }
 
-async function ephemeralPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port from an ephemeral listener');
-  return address.port;
-}
 
 export interface SpawnPodOptions {
   readonly name: string;
