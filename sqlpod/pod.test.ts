@@ -1,10 +1,10 @@
 // Two SQL pods of one tenant on one kvpod, and the pod's lifecycle over its
 // control endpoint: stamping once, operator only, drain and undrain.
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../kvpod/testing/fixtures.js';
 import type { SqlPod } from './pod.js';
-import { connect, control, createTenant, stampFor, startStampedPod, startUnboundPod, type TestTenant } from './testing/fixtures.js';
+import { ADMIN, clientConfig, connect, control, createTenant, stampFor, startStampedPod, startUnboundPod, type TestTenant } from './testing/fixtures.js';
 
 let certs: TestCerts;
 let kv: TestKvpod;
@@ -111,6 +111,28 @@ describe('lifecycle', () => {
     await welcome.end();
     expect((await control(certs, port, 'POST', '/drain')).status).toBe(200);
     await open.end();
+    expect(await pod.exited).toBe('sessions-closed');
+  });
+
+  it('lets a client that was authenticating when the drain began finish logging in, and exits after it leaves', async () => {
+    const pod = await stamped();
+    let drainedMidLogin = false;
+    // node-postgres asks for the password once the pod has sent its authentication request.
+    const c = new pg.Client({
+      ...clientConfig(certs, pod),
+      password: async () => {
+        pod.drain(60_000);
+        drainedMidLogin = pod.phase === 'draining';
+        await new Promise((r) => setTimeout(r, 100));
+        return ADMIN.password;
+      },
+    });
+    c.on('error', () => undefined);
+    await c.connect();
+    expect(drainedMidLogin).toBe(true);
+    expect((await c.query('SELECT 1 AS admitted')).rows).toEqual([{ admitted: 1 }]);
+    expect(pod.phase).toBe('draining');
+    await c.end();
     expect(await pod.exited).toBe('sessions-closed');
   });
 

@@ -19,7 +19,7 @@ export interface PgServerHooks {
   onError?: (sqlstate: string) => void;
   onSessionOpened?: () => void;
   onSessionClosed?: () => void;
-  /** The number of open sessions changed (a draining pod exits when it reaches 0). */
+  /** The number of admitted connections (sessions, and clients still authenticating) changed; a draining pod exits at 0. */
   onSessionCountChange?: (count: number) => void;
   onConnectionRefused?: (reason: RefusalReason) => void;
 }

@@ -148,9 +148,16 @@ class PgServerImpl implements PgServer, ServerCore {
     await Promise.all([this.listenerClosed, ...[...this.connections].map((c) => c.closed)]);
   }
 
+  /**
+   * A connection past the draining check holds a slot from then on, through
+   * authentication: the count the pod drains by includes it, so a drain that
+   * starts while a client authenticates waits for that client instead of
+   * cutting it off (it was let in before the drain).
+   */
   reserveSlot(conn: Connection): boolean {
     if (this.slots.size >= this.maxSessions) return false;
     this.slots.add(conn);
+    this.hooks.onSessionCountChange(this.slots.size);
     return true;
   }
 
@@ -163,7 +170,6 @@ class PgServerImpl implements PgServer, ServerCore {
     this.sessions.set(processId, { conn, secretKey });
     this.processIds.set(conn, processId);
     this.hooks.onSessionOpened();
-    this.hooks.onSessionCountChange(this.sessions.size);
     return { processId, secretKey };
   }
 
@@ -181,13 +187,14 @@ class PgServerImpl implements PgServer, ServerCore {
 
   release(conn: Connection): void {
     this.connections.delete(conn);
-    this.slots.delete(conn);
+    const hadSlot = this.slots.delete(conn);
     const processId = this.processIds.get(conn);
-    if (processId === undefined) return;
-    this.processIds.delete(conn);
-    this.sessions.delete(processId);
-    this.hooks.onSessionClosed();
-    this.hooks.onSessionCountChange(this.sessions.size);
+    if (processId !== undefined) {
+      this.processIds.delete(conn);
+      this.sessions.delete(processId);
+      this.hooks.onSessionClosed();
+    }
+    if (hadSlot) this.hooks.onSessionCountChange(this.slots.size);
   }
 
   private accept(socket: Socket): void {
