@@ -15,6 +15,7 @@ import { KvClient } from '../shared/kv/client/index.js';
 import { SYSTEM_TENANT_NAME } from '../shared/keys/index.js';
 import { createLogger, logFile, type Logger } from '../shared/log/index.js';
 import { freePort } from '../shared/net/index.js';
+import { stopChild } from '../shared/process/index.js';
 import { startProxy, type Proxy } from '../proxy/server.js';
 import { createPgServer } from '../sqlpod/server/index.js';
 import type { DemoSettings } from './config.js';
@@ -232,11 +233,3 @@ function ready(address: string): Promise<boolean> {
   });
 }
 
-async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(killer);
-}

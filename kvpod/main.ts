@@ -1,7 +1,7 @@
 // kvpod: Shoal's shared storage server.
 import { ConfigError, describeSettings } from '../shared/config/index.js';
 import { createLogger } from '../shared/log/index.js';
-import { watchParent } from '../shared/orphan/index.js';
+import { watchParent } from '../shared/process/index.js';
 import { ENV_PREFIX, kvpodSettingsSchema, loadKvpodSettings } from './config.js';
 import { KvNode, StartupError } from './node.js';
 

@@ -1,7 +1,7 @@
 // sqlpod: a tenant's SQL server. Starts unbound; the operator stamps it.
 import { ConfigError, describeSettings } from '../shared/config/index.js';
 import { createLogger } from '../shared/log/index.js';
-import { watchParent } from '../shared/orphan/index.js';
+import { watchParent } from '../shared/process/index.js';
 import { ENV_PREFIX, loadSqlpodSettings, sqlpodSettingsSchema } from './config.js';
 import { SqlPod } from './pod.js';
 

@@ -1,9 +1,9 @@
 // Plain-HTTP operations endpoint: /metrics, /healthz, /readyz.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ProxyMetrics } from './metrics.js';
+import { listenHttp, type HttpEndpoint } from '../../shared/net/index.js';
 
-export async function startOpsEndpoint(host: string, port: number, metrics: ProxyMetrics, ready: () => boolean): Promise<{ address: AddressInfo; close(): Promise<void> }> {
+export async function startOpsEndpoint(host: string, port: number, metrics: ProxyMetrics, ready: () => boolean): Promise<HttpEndpoint> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -17,16 +17,5 @@ export async function startOpsEndpoint(host: string, port: number, metrics: Prox
     if (path === '/readyz') return void res.writeHead(ready() ? 200 : 503).end(ready() ? 'ready\n' : 'not ready\n');
     res.writeHead(404).end('routes: /metrics /healthz /readyz\n');
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    address: server.address() as AddressInfo,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenHttp(server, host, port);
 }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { KubeApi } from '../kube/api.js';
 import { freePort } from '../net/index.js';
+import { stopChild } from '../process/index.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -70,14 +71,6 @@ function spawnLogged(binary: string, args: string[], logFile: string): ChildProc
   return child;
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(killer);
-}
 
 /** Starts etcd and kube-apiserver; resolves once /readyz answers. */
 export async function startTestApiServer(): Promise<TestApiServer> {
@@ -136,8 +129,8 @@ export async function startTestApiServer(): Promise<TestApiServer> {
     }),
   );
   const stop = async () => {
-    await stopChild(apiserver);
-    await stopChild(etcd);
+    await stopChild(apiserver, 5000);
+    await stopChild(etcd, 5000);
     rmSync(dir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 90_000;

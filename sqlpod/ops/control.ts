@@ -3,9 +3,9 @@
 // GET /state; POST /stamp answers that the pod is already stamped.
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { checkOperator } from '../lifecycle/index.js';
+import { listenHttp, type HttpEndpoint } from '../../shared/net/index.js';
 
 export interface ControlActions {
   drain(limitMs: number | undefined): { ok: true; state: unknown } | { ok: false; code: string; message: string };
@@ -13,10 +13,7 @@ export interface ControlActions {
   state(): unknown;
 }
 
-export interface ControlEndpoint {
-  readonly address: AddressInfo;
-  close(): Promise<void>;
-}
+export type ControlEndpoint = HttpEndpoint;
 
 export async function startControlEndpoint(
   tls: { caPem: string; certPem: string; keyPem: string },
@@ -28,18 +25,7 @@ export async function startControlEndpoint(
     { ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, requestCert: true, rejectUnauthorized: false },
     (req, res) => handle(req, res, actions),
   );
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    address: server.address() as AddressInfo,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenHttp(server, host, port);
 }
 
 function handle(req: IncomingMessage, res: ServerResponse, actions: ControlActions): void {

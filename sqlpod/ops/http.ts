@@ -1,8 +1,8 @@
 // The pod's plain-HTTP operations endpoint: Prometheus metrics, the instant
 // load figure the autoscaler and proxy poll, and health probes.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { PodMetrics } from './metrics.js';
+import { listenHttp, type HttpEndpoint } from '../../shared/net/index.js';
 
 export interface OpsView {
   /** What /load reports: lifecycle phase, sessions, CPU. */
@@ -11,10 +11,7 @@ export interface OpsView {
   ready(): boolean;
 }
 
-export interface OpsEndpoint {
-  readonly address: AddressInfo;
-  close(): Promise<void>;
-}
+export type OpsEndpoint = HttpEndpoint;
 
 export async function startOpsEndpoint(host: string, port: number, metrics: PodMetrics, view: OpsView): Promise<OpsEndpoint> {
   const server = createServer((req, res) => {
@@ -23,18 +20,7 @@ export async function startOpsEndpoint(host: string, port: number, metrics: PodM
       res.end(String(err));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    address: server.address() as AddressInfo,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenHttp(server, host, port);
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, metrics: PodMetrics, view: OpsView): Promise<void> {
