@@ -70,6 +70,8 @@ type Phase = 'starting' | 'unbound' | TenantPodState;
 
 interface PodRecord {
   readonly process: PodProcess;
+  /** Connected while the pod waits in the pool, so its stamp skips the TLS handshake. */
+  readonly control: PodControl;
   readonly createdAt: number;
   phase: Phase;
   tenant: string | null;
@@ -279,7 +281,7 @@ export class LocalOrchestrator implements VirtualClusters {
       case 'undrain': {
         const p = this.pods.get(action.pod);
         if (!p) return;
-        await new PodControl(p.process.addresses.control, this.options.operator).undrain();
+        await p.control.undrain();
         p.phase = 'running';
         p.drainDeadline = undefined;
         p.leaving = false;
@@ -311,7 +313,7 @@ export class LocalOrchestrator implements VirtualClusters {
         this.publish(p);
         this.options.onEvent?.({ kind: 'draining', tenant: t.name, pod: action.pod });
         try {
-          await new PodControl(p.process.addresses.control, this.options.operator).drain(this.options.drainLimitMs);
+          await p.control.drain(this.options.drainLimitMs);
         } catch (err) {
           this.options.log.warn({ err, pod: action.pod, tenant: t.name }, 'drain call failed: stopping the pod');
           p.process.kill('SIGTERM');
@@ -325,7 +327,7 @@ export class LocalOrchestrator implements VirtualClusters {
     const started = performance.now();
     try {
       const { client, serving } = await t.credentials;
-      await new PodControl(p.process.addresses.control, this.options.operator).stamp({
+      await p.control.stamp({
         tenantId: t.id,
         tenantName: t.name,
         tenantClientCert: client.certPem,
@@ -379,11 +381,16 @@ export class LocalOrchestrator implements VirtualClusters {
       drainLimitMs: this.options.drainLimitMs,
       logLevel: this.options.podLogLevel,
     });
-    const record: PodRecord = { process, createdAt: Date.now(), phase: 'starting', tenant: null, drainDeadline: undefined, cpuCores: 0, sessions: 0, leaving: false };
+    const control = new PodControl(process.addresses.control, this.options.operator, { keepAlive: true });
+    const record: PodRecord = { process, control, createdAt: Date.now(), phase: 'starting', tenant: null, drainDeadline: undefined, cpuCores: 0, sessions: 0, leaving: false };
     this.pods.set(name, record);
-    void process.exited.then((code) => this.onExit(record, code));
+    void process.exited.then((code) => {
+      control.close();
+      this.onExit(record, code);
+    });
     try {
       await whenUnbound(process, this.options.podStartTimeoutMs ?? 60_000);
+      await control.connect();
     } catch (err) {
       this.poolFailures++;
       record.leaving = true;

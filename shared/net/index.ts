@@ -19,9 +19,16 @@ export async function freePort(): Promise<number> {
 
 export interface HttpEndpoint {
   readonly address: AddressInfo;
-  /** Stops listening and drops keep-alive connections, so close does not wait on idle clients. */
+  /**
+   * Stops listening and drops idle keep-alive connections at once; a request
+   * in flight gets its answer (a drain that makes the pod exit still answers
+   * "draining") unless it takes longer than the grace.
+   */
   close(): Promise<void>;
 }
+
+/** How long close() lets requests in flight finish. */
+const CLOSE_GRACE_MS = 1000;
 
 /** Listens on host:port (0 picks one); rejects if it cannot, e.g. the port is taken. */
 export async function listenHttp(server: HttpServer, host: string, port: number): Promise<HttpEndpoint> {
@@ -33,8 +40,12 @@ export async function listenHttp(server: HttpServer, host: string, port: number)
     address: server.address() as AddressInfo,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+        const cut = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+        server.closeIdleConnections();
       }),
   };
 }

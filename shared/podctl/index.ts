@@ -3,7 +3,8 @@
 // certificate, and the pod's /load over plain HTTP. Shared by the Kubernetes
 // operator and the demo's local orchestrator; only who calls differs.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { subjectOf } from '../certs/index.js';
 import { splitHostPort } from '../config/index.js';
@@ -29,6 +30,7 @@ export class PodControlError extends Error {
 const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 const stampAnswer = z.object({ state: z.literal('running'), tenantId: z.number(), tenantName: z.string() });
 const stateAnswer = z.object({ state: z.unknown() });
+const readyAnswer = z.object({ ready: z.literal(true) });
 
 export const podLoadSchema = z.object({
   state: z.enum(['unbound', 'running', 'draining', 'exited']),
@@ -50,11 +52,26 @@ export interface OperatorIdentity {
 export interface PodControlOptions {
   /** Gives up on a pod that does not answer (default 5 s). */
   readonly timeoutMs?: number;
+  /**
+   * Keeps the TLS connection open between calls, so that connect() can pay the
+   * handshake while the pod waits in the pool instead of during a resume.
+   */
+  readonly keepAlive?: boolean;
 }
+
+/**
+ * How long an idle kept-alive connection stays open. Below the stamping
+ * endpoint's own idle limit (STAMPING_IDLE_MS in sqlpod/lifecycle), so the
+ * pod never closes a connection this side is about to reuse.
+ */
+export const CONTROL_IDLE_MS = 4 * 60_000;
+
+const UNREACHABLE_ATTEMPTS = 3;
 
 /** One SQL pod's control endpoint (host:port), called as the operator. */
 export class PodControl {
   private readonly timeoutMs: number;
+  private readonly agent: Agent | false;
 
   constructor(
     readonly address: string,
@@ -62,6 +79,20 @@ export class PodControl {
     options: PodControlOptions = {},
   ) {
     this.timeoutMs = options.timeoutMs ?? 5000;
+    this.agent = options.keepAlive ? new Agent({ keepAlive: true, maxSockets: 1, timeout: CONTROL_IDLE_MS }) : false;
+  }
+
+  /**
+   * Checks that an unbound pod is ready to be stamped; with keepAlive, the
+   * connection it opened stays for the stamp (a resume then skips the TLS handshake).
+   */
+  async connect(): Promise<void> {
+    parseAnswer(readyAnswer, await this.idempotent('GET', '/readyz'), 'readyz');
+  }
+
+  /** Closes a kept-alive connection. */
+  close(): void {
+    if (this.agent) this.agent.destroy();
   }
 
   /** Binds an unbound pod; the body is a stamp (sqlpod/lifecycle/stamp.ts). Resolves once the pod serves SQL. */
@@ -73,11 +104,28 @@ export class PodControl {
   /** Stops new sessions; the pod exits when the last one closes, or at the limit. */
   async drain(limitMs?: number): Promise<void> {
     const query = limitMs === undefined ? '' : `?limitMs=${Math.max(0, Math.round(limitMs))}`;
-    parseAnswer(stateAnswer, await this.call('POST', `/drain${query}`), 'drain');
+    parseAnswer(stateAnswer, await this.idempotent('POST', `/drain${query}`), 'drain');
   }
 
   async undrain(): Promise<void> {
-    parseAnswer(stateAnswer, await this.call('POST', '/undrain'), 'undrain');
+    parseAnswer(stateAnswer, await this.idempotent('POST', '/undrain'), 'undrain');
+  }
+
+  /**
+   * A call that may be repeated, retried while the pod is unreachable for a
+   * moment: right after a stamp the pod closes its stamping endpoint and opens
+   * its control endpoint on the same port, and a call in between is refused
+   * or reset. Stamps are never repeated (a second one is refused as ALREADY_STAMPED).
+   */
+  private async idempotent(method: string, path: string): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.call(method, path);
+      } catch (err) {
+        if (!(err instanceof PodControlError && err.code === 'UNREACHABLE') || attempt >= UNREACHABLE_ATTEMPTS) throw err;
+        await sleep(50 * attempt);
+      }
+    }
   }
 
   private call(method: string, path: string, payload?: unknown): Promise<unknown> {
@@ -99,7 +147,7 @@ export class PodControl {
             cert.subject?.CN === POOL_CERT_CN ? undefined : new Error(`pod ${this.address} presented "${String(cert.subject?.CN)}", not a SQL pod control certificate`),
           headers: body ? { 'content-type': 'application/json', 'content-length': body.length } : {},
           // The stamping endpoint closes after its answer: nothing to keep alive.
-          agent: false,
+          agent: this.agent,
           timeout: this.timeoutMs,
         },
         (res) => {

@@ -1,4 +1,5 @@
 // The operator's client for SQL pods, against a real pod over real mutual TLS.
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../../kvpod/testing/fixtures.js';
 import type { SqlPod } from '../../sqlpod/pod.js';
@@ -58,6 +59,31 @@ describe('PodControl', () => {
     await ctl.undrain();
     expect((await readPodLoad(ops)).state).toBe('running');
     await client.end();
+  });
+
+  it('with keepAlive, stamps through the connection connect() opened while the pod waited in the pool', async () => {
+    const { pod, control } = await unbound();
+    // Whether each finished request to the pod went over a connection an earlier request had opened.
+    const reused: boolean[] = [];
+    const record = (message: unknown) => {
+      const { request } = message as { request: { reusedSocket: boolean; getHeader(name: string): unknown } };
+      if (request.getHeader('host') === control) reused.push(request.reusedSocket);
+    };
+    subscribe('http.client.response.finish', record);
+    const ctl = new PodControl(control, operator, { keepAlive: true });
+    try {
+      await ctl.connect();
+      await ctl.stamp(await stampFor(certs, tenant, kv.address));
+      // The stamping endpoint closed itself after the stamp; the control endpoint, opened on
+      // the same port a moment later, gets a new connection. The pod has no session, so the
+      // drain makes it exit: the answer still arrives.
+      await ctl.drain(60_000);
+      expect(reused).toEqual([false, true, false]);
+      await pod.exited;
+    } finally {
+      unsubscribe('http.client.response.finish', record);
+      ctl.close();
+    }
   });
 
   it('reports the pod refusing a bad stamp with its code, and leaves the pod unbound', async () => {

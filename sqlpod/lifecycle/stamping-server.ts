@@ -9,6 +9,13 @@ import { StampError, parseStamp, verifyStamp, type Stamp } from './stamp.js';
 
 export const DEFAULT_STAMP_BODY_LIMIT = 64 * 1024;
 
+/**
+ * How long an idle connection to the endpoint stays open: long, because the
+ * operator opens one while the pod waits in the pool and stamps through it
+ * (shared/podctl CONTROL_IDLE_MS closes its side first).
+ */
+export const STAMPING_IDLE_MS = 5 * 60_000;
+
 export interface StampingServerOptions {
   /** Host CA certificate (PEM): client certificates and the stamp's certificates must chain to it. */
   caPem: string;
@@ -196,6 +203,7 @@ export function createStampingServer(opts: StampingServerOptions): { start(host:
         },
         (req, res) => handle(req, res, server),
       );
+      server.keepAliveTimeout = STAMPING_IDLE_MS;
       const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
       return new Promise((resolve, reject) => {
         server.once('error', reject);
