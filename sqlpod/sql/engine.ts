@@ -85,7 +85,7 @@ export class TenantEngine implements SqlEngine, EngineServices {
     try {
       const { result } = await runTransaction(this.kv, async (txn) => {
         const version = await readCatalogVersion(txn, this.ks);
-        return version === this.catalogs.current.version ? this.catalogs.current : loadCatalog(txn, this.ks, version);
+        return version === this.catalogs.current.version ? this.catalogs.current : loadCatalog(txn, this.ks);
       });
       if (result.version > this.catalogs.current.version) this.catalogs.current = result;
       return this.catalogs.current;
@@ -137,11 +137,11 @@ export class TenantEngine implements SqlEngine, EngineServices {
 async function bootstrap(kv: KvClient, ks: Keyspace, admin: EngineOptions['admin']): Promise<Catalog> {
   try {
     const { result } = await runTransaction(kv, async (txn) => {
-      const version = await readCatalogVersion(txn, ks);
-      const catalog = version > 0n ? await loadCatalog(txn, ks, version) : null;
+      const loaded = await loadCatalog(txn, ks);
+      const catalog = loaded.version > 0n ? loaded : null;
       const needsAdmin = admin !== undefined && !catalog?.role(admin.user);
       if (catalog && !needsAdmin) return catalog;
-      const writer = new CatalogWriter(txn, ks, version);
+      const writer = new CatalogWriter(txn, ks, loaded.version);
       if (!catalog) {
         for (const name of INITIAL_DATABASES) {
           const dbId = await writer.allocateId();

@@ -87,7 +87,7 @@ export class SqlTxn {
       this.checked = planned;
       return values;
     }
-    const fresh = await this.kvCall(() => loadCatalog(this.kv, this.ks, v));
+    const fresh = await this.kvCall(() => loadCatalog(this.kv, this.ks));
     if (fresh.version > this.cache.current.version) this.cache.current = fresh;
     this.checked = fresh;
     throw new StaleCatalog(fresh);

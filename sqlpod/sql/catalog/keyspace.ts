@@ -55,6 +55,11 @@ export class Keyspace {
     return this.indexSpan(ROLES_TABLE, 1);
   }
 
+  /** Descriptors, counters and roles: adjacent tables, so one scan reads the whole catalog and its version. */
+  catalogSpan(): Span {
+    return { startKey: this.tableSpan(DESCRIPTORS_TABLE).startKey, endKey: this.tableSpan(ROLES_TABLE).endKey };
+  }
+
   sequenceKey(id: number): Buffer {
     return Buffer.concat([this.indexPrefix(SEQUENCES_TABLE, 1), encodeUvarint(id)]);
   }

@@ -16,18 +16,31 @@ export async function readCatalogVersion(txn: Transaction, ks: Keyspace): Promis
   return decodeCounter(await txn.get(ks.counterKey(CATALOG_VERSION)));
 }
 
-/** Reads the whole catalog at the transaction's snapshot. */
-export async function loadCatalog(txn: Transaction, ks: Keyspace, version?: bigint): Promise<Catalog> {
-  const v = version ?? (await readCatalogVersion(txn, ks));
-  // The version read fixed the snapshot, so both spans can be read at once (one round trip, not two).
-  const [descriptorKvs, roleKvs] = await Promise.all([txn.scan(ks.descriptorSpan()), txn.scan(ks.roleSpan())]);
-  const descriptors = descriptorKvs.map((kv) => parseDescriptor(kv.value));
+/**
+ * Reads the whole catalog and its version in one scan, at the transaction's
+ * snapshot: a resuming pod's first KV read, so one round trip rather than a
+ * version read followed by the descriptor and role spans.
+ */
+export async function loadCatalog(txn: Transaction, ks: Keyspace): Promise<Catalog> {
+  const versionKey = ks.counterKey(CATALOG_VERSION);
+  const descriptorPrefix = ks.descriptorSpan().startKey;
+  const rolePrefix = ks.roleSpan().startKey;
+  let version = 0n;
+  const descriptors: Descriptor[] = [];
   const roles = new Map<string, RoleDescriptor>();
-  for (const kv of roleKvs) {
-    const role = parseJson(kv.value, roleSchema, 'role');
-    roles.set(role.name, role);
+  for (const kv of await txn.scan(ks.catalogSpan())) {
+    if (kv.key.equals(versionKey)) version = decodeCounter(kv.value);
+    else if (hasPrefix(kv.key, descriptorPrefix)) descriptors.push(parseDescriptor(kv.value));
+    else if (hasPrefix(kv.key, rolePrefix)) {
+      const role = parseJson(kv.value, roleSchema, 'role');
+      roles.set(role.name, role);
+    }
   }
-  return new Catalog(v, descriptors, roles);
+  return new Catalog(version, descriptors, roles);
+}
+
+function hasPrefix(key: Buffer, prefix: Buffer): boolean {
+  return key.length >= prefix.length && key.subarray(0, prefix.length).equals(prefix);
 }
 
 export class CatalogWriter {
