@@ -69,7 +69,7 @@ export class SqlPod {
     });
     const { host: chost, port: cport } = splitHostPort(settings.controlListen);
     pod.stamping = await createStampingServer({ caPem, certPem, keyPem, onStamp: (stamp) => pod.bind(stamp) }).start(chost, cport);
-    log.info({ control: settings.controlListen, ops: settings.opsListen, prewarmMs: Math.round(warm.ms), prewarmedGrpc: warm.grpc }, 'sqlpod unbound, waiting for a stamp');
+    log.info({ control: settings.controlListen, ops: settings.opsListen, prewarmMs: Math.round(warm.ms), prewarmedEngine: warm.engine }, 'sqlpod unbound, waiting for a stamp');
     return pod;
   }
 

@@ -3,19 +3,25 @@
 // compiling. The first KV call of a fresh process costs 45–110 ms here
 // (grpc-js channel, TLS, HTTP/2 and protobuf code run for the first time)
 // against 20–28 ms once this has run; the SQL parser's wasm takes ~40 ms;
-// certificate checks and the catalog's zod schemas are slow the first time too.
+// certificate checks, the catalog's zod schemas and the first statements of
+// a session are slow the first time too.
 //
-// The gRPC warm-up talks to a throwaway server in this process over loopback
-// TLS with the pod's own certificate: no kvpod address is needed before the
-// stamp, and nothing outside the pod sees it. The server implements no KV
-// method, so the call ends UNIMPLEMENTED after the full client path has run.
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+// The warm-up runs a real TenantEngine against a throwaway in-memory KV
+// service in this process (warmup-kv.ts), over loopback TLS with the pod's
+// own certificate: no kvpod address is needed before the stamp, and nothing
+// outside the pod sees it. It bootstraps a catalog, loads it again as a
+// resume does, logs in and runs a few statements.
+import { X509Certificate, createPrivateKey, randomBytes } from 'node:crypto';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { HealthImplementation } from 'grpc-health-check';
 import { KvClient } from '../../shared/kv/client/index.js';
-import { tenantPrefix } from '../../shared/keys/index.js';
-import { descriptorSchema, roleSchema } from '../sql/catalog/descriptors.js';
+import { kvService } from '../../shared/kv/protocol.js';
+import { TenantEngine } from '../sql/engine.js';
 import { loadParser, parseStatements } from '../sql/parser/index.js';
+import { warmupKvService } from './warmup-kv.js';
+
+/** Any tenant ID: the warm-up's KV is in memory and its own. */
+const WARMUP_TENANT_ID = 2;
+const WARMUP_SQL = 'CREATE TABLE warm (id int PRIMARY KEY, v text); INSERT INTO warm VALUES (1, $$a$$); SELECT v, count(*) FROM warm WHERE id = 1 GROUP BY v; SELECT 1';
 
 export interface PrewarmTls {
   readonly caPem: string;
@@ -24,7 +30,7 @@ export interface PrewarmTls {
 }
 
 /** Resolves when the warm-up has run; it never fails the pod (a cold stamp is slower, not wrong). */
-export async function prewarm(tls: PrewarmTls): Promise<{ ms: number; grpc: boolean }> {
+export async function prewarm(tls: PrewarmTls): Promise<{ ms: number; engine: boolean }> {
   const started = performance.now();
   await loadParser();
   parseStatements('SELECT a, count(*) FROM t WHERE b = $1 GROUP BY a; INSERT INTO t VALUES (1, $2); CREATE TABLE t (a int PRIMARY KEY, b text)');
@@ -34,21 +40,19 @@ export async function prewarm(tls: PrewarmTls): Promise<{ ms: number; grpc: bool
   own.checkPrivateKey(createPrivateKey(tls.keyPem));
   own.checkIssued(ca);
   own.verify(ca.publicKey);
-  // The catalog's schemas (zod compiles each on its first parse).
-  descriptorSchema.safeParse({ kind: 'database', id: 100, name: 'defaultdb' });
-  roleSchema.safeParse({ name: 'admin', scramVerifier: null, canLogin: true, superuser: true });
-  const grpc = await warmGrpc(tls).then(
+  const engine = await warmEngine(tls).then(
     () => true,
     () => false,
   );
-  return { ms: performance.now() - started, grpc };
+  return { ms: performance.now() - started, engine };
 }
 
-async function warmGrpc(tls: PrewarmTls): Promise<void> {
+async function warmEngine(tls: PrewarmTls): Promise<void> {
   const server = new Server();
-  new HealthImplementation({ '': 'SERVING' }).addToServer(server);
+  let port = 0;
+  server.addService(kvService, warmupKvService(() => `127.0.0.1:${port}`));
   const credentials = ServerCredentials.createSsl(Buffer.from(tls.caPem), [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }], false);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))));
+  port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p))));
   const kv = new KvClient({
     seeds: [`127.0.0.1:${port}`],
     tls: { ca: Buffer.from(tls.caPem), cert: Buffer.from(tls.certPem), key: Buffer.from(tls.keyPem) },
@@ -56,7 +60,22 @@ async function warmGrpc(tls: PrewarmTls): Promise<void> {
     deadlineMs: 5000,
   });
   try {
-    await kv.get(tenantPrefix(2)).catch(() => undefined);
+    // A first resume of a tenant: bootstrap, then what a resumed one does: load the catalog, log in, query.
+    const admin = { user: 'warmup', password: randomBytes(12).toString('hex') };
+    await TenantEngine.start({ kv, tenantId: WARMUP_TENANT_ID, admin });
+    const engine = await TenantEngine.start({ kv, tenantId: WARMUP_TENANT_ID, admin });
+    await engine.findRole(admin.user);
+    const session = await engine.openSession({ user: admin.user, database: 'defaultdb', parameters: new Map() });
+    try {
+      for (const statement of session.parse(WARMUP_SQL)) {
+        const portal = await session.bind(await session.prepare(statement, []), [], [], []);
+        await portal.execute(0);
+        portal.close();
+        await session.sync();
+      }
+    } finally {
+      await session.close();
+    }
   } finally {
     kv.close();
     server.forceShutdown();
