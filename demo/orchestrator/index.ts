@@ -4,7 +4,7 @@
 // shared/scaling, the code the operator uses; only the I/O here is local.
 //
 // It keeps the proxy's tenant directory current and is the directory's resume.
-import { issueCert, type PemPair } from '../../shared/certs/index.js';
+import { issueTenantCertificates, type PemPair } from '../../shared/certs/index.js';
 import type { KvClient } from '../../shared/kv/client/index.js';
 import { KvError } from '../../shared/kv/client/index.js';
 import { SYSTEM_TENANT_ID, SYSTEM_TENANT_NAME, TENANT_NAME } from '../../shared/keys/index.js';
@@ -245,12 +245,8 @@ export class LocalOrchestrator implements VirtualClusters {
     return record;
   }
 
-  private async issueCredentials(name: string, id: number): Promise<TenantCredentials> {
-    const [client, serving] = await Promise.all([
-      issueCert(this.options.ca, { kind: 'tenant-client', tenantId: id }),
-      issueCert(this.options.ca, { kind: 'sqlpod-server', tenantId: id, tenantName: name, hosts: ['127.0.0.1', 'localhost'] }),
-    ]);
-    return { client, serving };
+  private issueCredentials(name: string, id: number): Promise<TenantCredentials> {
+    return issueTenantCertificates(this.options.ca, id, name);
   }
 
   private setReplicas(t: TenantRecord, replicas: number, rule: ScaleRule | 'resume' | 'manual', reason: string, kick = true): void {

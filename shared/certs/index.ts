@@ -235,3 +235,12 @@ export async function issueCert(ca: PemPair, role: CertRole, validity: Validity 
   });
   return { certPem: pem(cert.toString('pem')), keyPem: await keyPem(keys.privateKey) };
 }
+
+/** A tenant's two certificates: its KV client identity (CN=<id>, OU=Tenants) and its SQL pods' serving certificate. */
+export async function issueTenantCertificates(ca: PemPair, tenantId: number, tenantName: string, hosts: string[] = [...DEFAULT_HOSTS]): Promise<{ client: PemPair; serving: PemPair }> {
+  const [client, serving] = await Promise.all([
+    issueCert(ca, { kind: 'tenant-client', tenantId }),
+    issueCert(ca, { kind: 'sqlpod-server', tenantId, tenantName, hosts }),
+  ]);
+  return { client, serving };
+}
