@@ -1,0 +1,113 @@
+// The plumbing around the reconcilers: informers on CrdbTenants and SQL pods
+// feed one work queue of tenant keys; the queue runs the tenant reconciler,
+// never twice at once for one tenant, retrying failures with back-off. No
+// business logic here.
+import { z } from 'zod';
+import type { PemPair } from '../shared/certs/index.js';
+import { objectMetaSchema, type KubeApi } from '../shared/kube/api.js';
+import { crdbTenantSchema, crdbTenantsPath, type CrdbTenant } from '../shared/kube/crdbtenant.js';
+import { Reflector, keyOf } from '../shared/kube/reflector.js';
+import type { Logger } from '../shared/log/index.js';
+import { WorkQueue, type WorkQueueHooks } from '../shared/workqueue/index.js';
+import type { EventRecorder } from './kube/events.js';
+import type { KeyspaceAdmin } from './tenants/keyspace.js';
+import { TenantReconciler } from './tenants/reconciler.js';
+import { TENANT_LABEL, type BoundPodState } from './tenants/status.js';
+
+export const COMPONENT_LABEL = 'shoal.dev/component';
+export const STATE_LABEL = 'shoal.dev/state';
+
+const podSchema = z.object({ metadata: objectMetaSchema });
+export type PodObject = z.infer<typeof podSchema>;
+
+export interface TenantControllerOptions {
+  readonly api: KubeApi;
+  readonly namespace: string;
+  readonly keyspaces: KeyspaceAdmin;
+  readonly ca: PemPair;
+  readonly events: EventRecorder;
+  readonly log: Logger;
+  readonly concurrency?: number;
+  readonly retry?: { readonly baseDelayMs: number; readonly maxDelayMs: number };
+  readonly queueHooks?: WorkQueueHooks;
+  readonly onReconcileError?: (key: string, err: unknown) => void;
+}
+
+export class TenantController {
+  readonly tenants: Reflector<CrdbTenant>;
+  readonly pods: Reflector<PodObject>;
+  readonly queue: WorkQueue;
+  readonly reconciler: TenantReconciler;
+
+  constructor(private readonly options: TenantControllerOptions) {
+    const { api, namespace, log } = options;
+    this.reconciler = new TenantReconciler({
+      api,
+      namespace,
+      tenants: { get: (key) => this.tenants.get(key) },
+      podsOf: (tenant) => this.podsOf(tenant),
+      keyspaces: options.keyspaces,
+      ca: options.ca,
+      events: options.events,
+      log,
+    });
+    this.queue = new WorkQueue(
+      async (key) => {
+        try {
+          await this.reconciler.reconcile(key);
+        } catch (err) {
+          options.onReconcileError?.(key, err);
+          throw err;
+        }
+      },
+      {
+        concurrency: options.concurrency ?? 4,
+        ...(options.retry ?? { baseDelayMs: 50, maxDelayMs: 60_000 }),
+        ...(options.queueHooks ? { hooks: options.queueHooks } : {}),
+      },
+    );
+    this.tenants = new Reflector({
+      api,
+      path: crdbTenantsPath(namespace),
+      item: crdbTenantSchema,
+      onEvent: (e) => this.queue.add(keyOf(e.object)),
+      onError: (err, wait) => log.warn({ err, retryInMs: wait }, 'crdbtenants watch failed'),
+    });
+    this.pods = new Reflector({
+      api,
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+      item: podSchema,
+      labelSelector: `${COMPONENT_LABEL}=sqlpod`,
+      onEvent: (e) => {
+        const tenant = e.object.metadata.labels?.[TENANT_LABEL];
+        const old = e.type === 'updated' ? e.old?.metadata.labels?.[TENANT_LABEL] : undefined;
+        if (tenant) this.queue.add(`${namespace}/${tenant}`);
+        if (old && old !== tenant) this.queue.add(`${namespace}/${old}`);
+      },
+      onError: (err, wait) => log.warn({ err, retryInMs: wait }, 'pods watch failed'),
+    });
+  }
+
+  /** Starts reconciling once both informers hold a full list (a partial view would make wrong decisions). */
+  async start(syncTimeoutMs = 60_000): Promise<void> {
+    await Promise.all([this.tenants.waitForSync(syncTimeoutMs), this.pods.waitForSync(syncTimeoutMs)]);
+    this.queue.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.queue.shutDown();
+    await Promise.all([this.tenants.stop(), this.pods.stop()]);
+  }
+
+  private podsOf(tenant: string): { name: string; state: BoundPodState }[] {
+    return this.pods
+      .list()
+      .filter((p) => p.metadata.labels?.[TENANT_LABEL] === tenant)
+      .map((p) => ({ name: p.metadata.name, state: p.metadata.deletionTimestamp ? 'draining' : boundState(p.metadata.labels?.[STATE_LABEL]) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+}
+
+function boundState(label: string | undefined): BoundPodState {
+  return label === 'running' || label === 'draining' ? label : 'stamping';
+}
