@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import { ENCRYPTION_ACCEPT, ENCRYPTION_REJECT, PgWireError, encode, type NoticeFields } from '../../shared/pgwire/index.js';
+import { ENCRYPTION_ACCEPT, ENCRYPTION_REJECT, PgWireError, SQLSTATE, encode, type NoticeFields } from '../../shared/pgwire/index.js';
 import { splitHostPort } from '../../shared/config/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { decide as aclDecide, type Acl } from '../acl/index.js';
@@ -101,9 +101,23 @@ export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<voi
       if (read.packet.type === 'sslRequest' && deps.clientTls && !(client instanceof TLSSocket)) {
         client.write(ENCRYPTION_ACCEPT);
         const tls = new TLSSocket(client, { isServer: true, secureContext: deps.clientTls });
+        // The startup deadline covers the handshake too: a client that asks for TLS and then
+        // stalls must not hold a socket (and a handshake that ends in a plain close must not hang).
         await new Promise<void>((resolve, reject) => {
-          tls.once('secure', () => resolve());
-          tls.once('error', reject);
+          const timer = setTimeout(() => reject(new PgWireError(SQLSTATE.PROTOCOL_VIOLATION, 'timeout waiting for the TLS handshake')), Math.max(0, deadline - Date.now()));
+          const fail = (err?: Error) => {
+            clearTimeout(timer);
+            reject(err ?? new PgWireError(SQLSTATE.PROTOCOL_VIOLATION, 'connection closed during the TLS handshake'));
+          };
+          tls.once('secure', () => {
+            clearTimeout(timer);
+            tls.off('error', fail);
+            tls.off('close', onClose);
+            resolve();
+          });
+          const onClose = () => fail();
+          tls.once('error', fail);
+          tls.once('close', onClose);
         });
         sni = typeof tls.servername === 'string' ? tls.servername : undefined;
         client = tls;
