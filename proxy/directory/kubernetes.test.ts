@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SQL_PORT, podView, type SqlPodObject } from './kubernetes.js';
+import { DEFAULT_PORTS } from '../../shared/kube/sqlpod.js';
+import { podView, type SqlPodObject } from './kubernetes.js';
 
 const pod = (labels: Record<string, string>, extra: Partial<SqlPodObject> = {}): SqlPodObject => ({
   metadata: { name: 'p', namespace: 'shoal', labels, ...extra.metadata },
@@ -12,7 +13,7 @@ describe('podView', () => {
     expect(podView(pod({ 'shoal.dev/tenant': 'acme', 'shoal.dev/state': 'running' }))).toEqual({ name: 'p', tenant: 'acme', state: 'running', address: '10.244.0.7:26257' });
   });
   it('falls back to the default SQL port and brackets IPv6', () => {
-    expect(podView(pod({ 'shoal.dev/tenant': 'acme', 'shoal.dev/state': 'stamping' }, { spec: { containers: [{}] }, status: { podIP: 'fd00::7' } }))?.address).toBe(`[fd00::7]:${DEFAULT_SQL_PORT}`);
+    expect(podView(pod({ 'shoal.dev/tenant': 'acme', 'shoal.dev/state': 'stamping' }, { spec: { containers: [{}] }, status: { podIP: 'fd00::7' } }))?.address).toBe(`[fd00::7]:${DEFAULT_PORTS.sql}`);
   });
   it('counts a pod being deleted as draining', () => {
     expect(podView(pod({ 'shoal.dev/tenant': 'acme', 'shoal.dev/state': 'running' }, { metadata: { name: 'p', deletionTimestamp: '2026-11-22T00:00:00Z' } }))?.state).toBe('draining');

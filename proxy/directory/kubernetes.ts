@@ -6,20 +6,12 @@
 import { z } from 'zod';
 import { KubeApiError, objectMetaSchema, type KubeApi } from '../../shared/kube/api.js';
 import { Reflector } from '../../shared/kube/reflector.js';
+import { STATE_LABEL as LABEL_STATE, TENANT_LABEL as LABEL_TENANT, podAddress, sqlPodSchema as podSchema, type SqlPodObject } from '../../shared/kube/sqlpod.js';
 import { MemoryDirectory } from './memory.js';
 import type { DirectoryListener, PodState, PodView, TenantDirectory, TenantEntry } from './types.js';
 
-export const LABEL_TENANT = 'shoal.dev/tenant';
-export const LABEL_STATE = 'shoal.dev/state';
-/** The SQL port when the pod's container does not name one "sql". */
-export const DEFAULT_SQL_PORT = 5433;
-
-const podSchema = z.object({
-  metadata: objectMetaSchema,
-  spec: z.object({ containers: z.array(z.object({ ports: z.array(z.object({ name: z.string().optional(), containerPort: z.number() })).optional() })) }).optional(),
-  status: z.object({ podIP: z.string().optional(), phase: z.string().optional() }).optional(),
-});
-export type SqlPodObject = z.infer<typeof podSchema>;
+export { STATE_LABEL as LABEL_STATE, TENANT_LABEL as LABEL_TENANT } from '../../shared/kube/sqlpod.js';
+export type { SqlPodObject };
 
 const tenantSchema = z.object({ metadata: objectMetaSchema, spec: z.object({ replicas: z.number().optional() }).optional() });
 export type CrdbTenantObject = z.infer<typeof tenantSchema>;
@@ -37,12 +29,10 @@ export function podView(pod: SqlPodObject): PodView | undefined {
   const labels = pod.metadata.labels ?? {};
   const tenant = labels[LABEL_TENANT];
   const state = labels[LABEL_STATE];
-  const ip = pod.status?.podIP;
-  if (!tenant || !state || !STATES.has(state) || !ip) return undefined;
+  const address = podAddress(pod, 'sql');
+  if (!tenant || !state || !STATES.has(state) || !address) return undefined;
   if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return undefined;
-  const port = pod.spec?.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === 'sql')?.containerPort ?? DEFAULT_SQL_PORT;
-  const host = ip.includes(':') ? `[${ip}]` : ip;
-  return { name: pod.metadata.name, tenant, address: `${host}:${port}`, state: pod.metadata.deletionTimestamp ? 'draining' : (state as PodState) };
+  return { name: pod.metadata.name, tenant, address, state: pod.metadata.deletionTimestamp ? 'draining' : (state as PodState) };
 }
 
 export interface KubernetesDirectoryOptions {
