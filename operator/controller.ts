@@ -2,29 +2,31 @@
 // feed one work queue of tenant keys; the queue runs the tenant reconciler,
 // never twice at once for one tenant, retrying failures with back-off. No
 // business logic here.
-import { z } from 'zod';
 import type { PemPair } from '../shared/certs/index.js';
-import { objectMetaSchema, type KubeApi } from '../shared/kube/api.js';
+import type { KubeApi } from '../shared/kube/api.js';
 import { crdbTenantSchema, crdbTenantsPath, type CrdbTenant } from '../shared/kube/crdbtenant.js';
 import { Reflector, keyOf } from '../shared/kube/reflector.js';
 import type { Logger } from '../shared/log/index.js';
 import { WorkQueue, type WorkQueueHooks } from '../shared/workqueue/index.js';
 import type { EventRecorder } from './kube/events.js';
 import type { KeyspaceAdmin } from './tenants/keyspace.js';
+import { COMPONENT_LABEL, TENANT_LABEL, sqlPodSchema, type SqlPodObject } from '../shared/kube/sqlpod.js';
+import type { OperatorIdentity, PodLoad } from '../shared/podctl/index.js';
+import { PodConverger } from './pods/converge.js';
+import { boundState } from './pods/pods.js';
 import { TenantReconciler } from './tenants/reconciler.js';
-import { TENANT_LABEL, type BoundPodState } from './tenants/status.js';
-
-export const COMPONENT_LABEL = 'shoal.dev/component';
-export const STATE_LABEL = 'shoal.dev/state';
-
-const podSchema = z.object({ metadata: objectMetaSchema });
-export type PodObject = z.infer<typeof podSchema>;
+import type { BoundPodState } from './tenants/status.js';
 
 export interface TenantControllerOptions {
   readonly api: KubeApi;
   readonly namespace: string;
   readonly keyspaces: KeyspaceAdmin;
   readonly ca: PemPair;
+  /** The operator's client identity for the pods' stamping and control endpoints. */
+  readonly operator: OperatorIdentity;
+  readonly kvAddresses: readonly string[];
+  readonly drainLimitMs: number;
+  readonly loadOf?: (pod: string) => PodLoad | undefined;
   readonly events: EventRecorder;
   readonly log: Logger;
   readonly concurrency?: number;
@@ -35,12 +37,24 @@ export interface TenantControllerOptions {
 
 export class TenantController {
   readonly tenants: Reflector<CrdbTenant>;
-  readonly pods: Reflector<PodObject>;
+  readonly pods: Reflector<SqlPodObject>;
   readonly queue: WorkQueue;
   readonly reconciler: TenantReconciler;
+  readonly converger: PodConverger;
 
   constructor(private readonly options: TenantControllerOptions) {
     const { api, namespace, log } = options;
+    this.converger = new PodConverger({
+      api,
+      namespace,
+      pods: () => this.pods.list(),
+      operator: options.operator,
+      kvAddresses: options.kvAddresses,
+      drainLimitMs: options.drainLimitMs,
+      loadOf: options.loadOf ?? (() => undefined),
+      events: options.events,
+      log,
+    });
     this.reconciler = new TenantReconciler({
       api,
       namespace,
@@ -50,11 +64,12 @@ export class TenantController {
       ca: options.ca,
       events: options.events,
       log,
+      pods: this.converger,
     });
     this.queue = new WorkQueue(
       async (key) => {
         try {
-          await this.reconciler.reconcile(key);
+          return await this.reconciler.reconcile(key);
         } catch (err) {
           options.onReconcileError?.(key, err);
           throw err;
@@ -76,13 +91,15 @@ export class TenantController {
     this.pods = new Reflector({
       api,
       path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
-      item: podSchema,
+      item: sqlPodSchema,
       labelSelector: `${COMPONENT_LABEL}=sqlpod`,
       onEvent: (e) => {
         const tenant = e.object.metadata.labels?.[TENANT_LABEL];
         const old = e.type === 'updated' ? e.old?.metadata.labels?.[TENANT_LABEL] : undefined;
         if (tenant) this.queue.add(`${namespace}/${tenant}`);
         if (old && old !== tenant) this.queue.add(`${namespace}/${old}`);
+        // A pool pod turning ready may be what a tenant short of pods waits for.
+        if (!tenant && e.type !== 'deleted') for (const t of this.tenantsShortOfPods()) this.queue.add(t);
       },
       onError: (err, wait) => log.warn({ err, retryInMs: wait }, 'pods watch failed'),
     });
@@ -103,11 +120,14 @@ export class TenantController {
     return this.pods
       .list()
       .filter((p) => p.metadata.labels?.[TENANT_LABEL] === tenant)
-      .map((p) => ({ name: p.metadata.name, state: p.metadata.deletionTimestamp ? 'draining' : boundState(p.metadata.labels?.[STATE_LABEL]) }))
+      .map((p) => ({ name: p.metadata.name, state: boundState(p) }))
       .sort((a, b) => a.name.localeCompare(b.name));
   }
-}
 
-function boundState(label: string | undefined): BoundPodState {
-  return label === 'running' || label === 'draining' ? label : 'stamping';
+  private tenantsShortOfPods(): string[] {
+    return this.tenants
+      .list()
+      .filter((t) => this.podsOf(t.metadata.name).filter((p) => p.state !== 'draining').length < t.spec.replicas)
+      .map((t) => keyOf(t));
+  }
 }

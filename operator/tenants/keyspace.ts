@@ -10,9 +10,9 @@ export interface KeyspaceAdmin {
   destroyTenant(tenantId: number): Promise<TenantInfo>;
 }
 
-export type ProvisioningReason = 'KeyspaceUnavailable' | 'TenantIdMismatch' | 'TenantIdInUse' | 'CertificatesFailed';
+export type ProvisioningReason = 'KeyspaceUnavailable' | 'TenantIdMismatch' | 'TenantIdInUse' | 'CertificatesFailed' | 'StampFailed';
 
-/** Why a tenant could not be provisioned: shown as its Degraded condition, retried with back-off. */
+/** Why a tenant could not be provisioned or served: shown as its Degraded condition, retried with back-off. */
 export class ProvisioningError extends Error {
   override readonly name = 'ProvisioningError';
   constructor(

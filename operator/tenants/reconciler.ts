@@ -9,8 +9,10 @@ import { KubeApiError, type KubeApi } from '../../shared/kube/api.js';
 import { CRDB_TENANT_API_VERSION, CRDB_TENANT_KIND, crdbTenantPath, crdbTenantStatusSchema, type CrdbTenant, type CrdbTenantStatus } from '../../shared/kube/crdbtenant.js';
 import { KvError } from '../../shared/kv/errors.js';
 import type { Logger } from '../../shared/log/index.js';
+import type { HandlerResult } from '../../shared/workqueue/index.js';
 import type { EventRecorder, EventType } from '../kube/events.js';
 import { addFinalizer, removeFinalizer } from '../kube/patch.js';
+import type { PodConverger } from '../pods/converge.js';
 import { ProvisioningError, activeByName, planKeyspace, type KeyspaceAdmin } from './keyspace.js';
 import { readTenantSecret, secretSchema, secretsPath, tenantSecret, tenantSecretName, type TenantCredentials } from './secret.js';
 import { tenantStatus, type BoundPodState, type TenantFacts } from './status.js';
@@ -30,13 +32,18 @@ export interface TenantReconcilerDeps {
   readonly ca: PemPair;
   readonly events: EventRecorder;
   readonly log: Logger;
+  /** Binds, drains and removes the tenant's pods. */
+  readonly pods: PodConverger;
   readonly now?: () => Date;
 }
+
+/** How long to wait for a deleted tenant's pods to go before looking again. */
+const PODS_GONE_RECHECK_MS = 500;
 
 export class TenantReconciler {
   constructor(private readonly deps: TenantReconcilerDeps) {}
 
-  async reconcile(key: string): Promise<void> {
+  async reconcile(key: string): Promise<HandlerResult> {
     const tenant = this.deps.tenants.get(key);
     if (!tenant) return; // gone: its Secret and pods follow through their owner references
     if (tenant.metadata.deletionTimestamp) return this.finalize(tenant);
@@ -44,9 +51,11 @@ export class TenantReconciler {
 
     let tenantId = tenant.status?.tenantId ?? null;
     let problem: ProvisioningError | null = null;
+    let recheck: number | undefined;
     try {
       tenantId ??= await this.ensureKeyspace(tenant);
-      await this.ensureSecret(tenant, tenantId);
+      const credentials = await this.ensureSecret(tenant, tenantId);
+      recheck = await this.deps.pods.converge(tenant, credentials);
     } catch (err) {
       if (!(err instanceof ProvisioningError)) throw err;
       problem = err;
@@ -56,6 +65,7 @@ export class TenantReconciler {
       this.event(tenant, 'Warning', problem.reason, problem.message);
       throw problem;
     }
+    return recheck === undefined ? undefined : { requeueAfterMs: recheck };
   }
 
   private async ensureKeyspace(t: CrdbTenant): Promise<number> {
@@ -72,14 +82,15 @@ export class TenantReconciler {
     return created.tenantId;
   }
 
-  private async ensureSecret(t: CrdbTenant, tenantId: number): Promise<void> {
+  private async ensureSecret(t: CrdbTenant, tenantId: number): Promise<TenantCredentials> {
     const name = tenantSecretName(t.metadata.name);
     const path = `${secretsPath(this.deps.namespace)}/${encodeURIComponent(name)}`;
     const existing = await this.deps.api.get(path, secretSchema).catch((err: unknown) => {
       if (err instanceof KubeApiError && err.status === 404) return null;
       throw err;
     });
-    if (existing && readTenantSecret(existing, tenantId)) return;
+    const current = existing ? readTenantSecret(existing, tenantId) : null;
+    if (current) return current;
     let credentials: TenantCredentials;
     try {
       const { client, serving } = await issueTenantCertificates(this.deps.ca, tenantId, t.metadata.name);
@@ -100,12 +111,15 @@ export class TenantReconciler {
     if (existing) await this.deps.api.replace(path, { ...body, metadata: { ...(body as { metadata: object }).metadata, resourceVersion: existing.metadata.resourceVersion } });
     else await this.deps.api.create(secretsPath(this.deps.namespace), body);
     this.event(t, 'Normal', 'CertificatesIssued', `issued the tenant's client and serving certificates into Secret ${name}`);
+    return credentials;
   }
 
-  private async finalize(t: CrdbTenant): Promise<void> {
+  private async finalize(t: CrdbTenant): Promise<HandlerResult> {
     if (!t.metadata.finalizers?.includes(TENANT_FINALIZER)) return;
     await this.writeStatus(t, { tenantId: t.status?.tenantId ?? null, problem: null, deleting: true });
     const name = t.metadata.name;
+    // The keyspace goes only once no pod can still write to it.
+    if (!(await this.deps.pods.removeAll(name))) return { requeueAfterMs: PODS_GONE_RECHECK_MS };
     if (t.spec.keyspaceRetention === 'Delete') {
       // A keyspace created just before a crash is not in status yet: find it by name.
       const tenantId = t.status?.tenantId ?? activeByName(await this.kv('list the tenant keyspaces', () => this.deps.keyspaces.listTenants()), name)?.tenantId;

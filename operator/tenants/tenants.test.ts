@@ -76,7 +76,18 @@ beforeAll(async () => {
   kv = await startTestKvpod(certs);
   admin = clientWith(certs, await certs.operator(), [kv.address]);
   const log = createLogger('operator', 'silent');
-  controller = new TenantController({ api, namespace: NS, keyspaces, ca: certs.ca, events: new EventRecorder(api, 'shoal-operator', 'test', log), log, retry: { baseDelayMs: 50, maxDelayMs: 500 } });
+  controller = new TenantController({
+    api,
+    namespace: NS,
+    keyspaces,
+    ca: certs.ca,
+    operator: { caPem: certs.ca.certPem, ...(await certs.operator()) },
+    kvAddresses: [kv.address],
+    drainLimitMs: 60_000,
+    events: new EventRecorder(api, 'shoal-operator', 'test', log),
+    log,
+    retry: { baseDelayMs: 50, maxDelayMs: 500 },
+  });
   await controller.start();
 }, 180_000);
 
@@ -177,6 +188,7 @@ describe('bad input and failures', () => {
       expect(condition(t, 'Degraded')?.message).toContain('ECONNREFUSED');
       // Retried with back-off: one aggregated Warning Event, counted.
       await until('a retried attempt', async () => ((await eventsOf('unlucky')).find((e) => e.reason === 'KeyspaceUnavailable')?.count ?? 0) >= 2);
+      expect((await eventsOf('unlucky')).filter((e) => e.reason === 'KeyspaceUnavailable')).toHaveLength(1);
     } finally {
       kvDown = false;
     }
