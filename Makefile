@@ -5,7 +5,7 @@ STATE ?= state
 CERTS ?= $(STATE)/certs
 NODE_TSX := node --import tsx
 
-.PHONY: help demo install tools kube-bins typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql bench-proxy bench-coldstart bench-cluster conformance-postgres clean
+.PHONY: help demo install tools kube-bins helm typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql bench-proxy bench-coldstart bench-cluster conformance-postgres clean
 
 help:
 	@echo "make demo      a whole Shoal host cluster on this machine: kvpod, proxy, SQL pod pool, two tenants (DEMO_FLAGS=--help for options)"
@@ -50,7 +50,11 @@ tools:
 kube-bins:
 	@cluster/build.sh etcd kube-apiserver
 
-unit: install tools kube-bins
+# helm for the chart's tests (helm lint, helm template validated by the API server): built once, ~2.5 minutes.
+helm:
+	@charts/helm.sh >/dev/null
+
+unit: install tools kube-bins helm
 	npx vitest run
 
 # The sqllogictest corpus against Shoal; fails below sqlpod/conformance/floor.json.
