@@ -12,7 +12,7 @@ import type { EventRecorder } from './kube/events.js';
 import type { KeyspaceAdmin } from './tenants/keyspace.js';
 import { COMPONENT_LABEL, TENANT_LABEL, sqlPodSchema, type SqlPodObject } from '../shared/kube/sqlpod.js';
 import type { OperatorIdentity, PodLoad } from '../shared/podctl/index.js';
-import { PodConverger } from './pods/converge.js';
+import { PodConverger, type PodConvergerHooks } from './pods/converge.js';
 import { boundState } from './pods/pods.js';
 import { TenantReconciler } from './tenants/reconciler.js';
 import type { BoundPodState } from './tenants/status.js';
@@ -32,6 +32,7 @@ export interface TenantControllerOptions {
   readonly concurrency?: number;
   readonly retry?: { readonly baseDelayMs: number; readonly maxDelayMs: number };
   readonly queueHooks?: WorkQueueHooks;
+  readonly podHooks?: PodConvergerHooks;
   readonly onReconcileError?: (key: string, err: unknown) => void;
 }
 
@@ -54,6 +55,7 @@ export class TenantController {
       loadOf: options.loadOf ?? (() => undefined),
       events: options.events,
       log,
+      ...(options.podHooks ? { hooks: options.podHooks } : {}),
     });
     this.reconciler = new TenantReconciler({
       api,

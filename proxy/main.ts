@@ -7,7 +7,7 @@ import { ENV_PREFIX, loadProxySettings, proxySettingsSchema } from './config.js'
 import { watchAclFile } from './acl/watch.js';
 import { parseStaticRouting, staticDirectory, type TenantDirectory } from './directory/index.js';
 import { KubernetesDirectory } from './directory/kubernetes.js';
-import { KubeApi } from '../shared/kube/api.js';
+import { KubeApi, serviceAccountNamespace } from '../shared/kube/api.js';
 import { FileFormatError } from './files/index.js';
 import { startOpsEndpoint } from './ops/http.js';
 import { ProxyMetrics } from './ops/metrics.js';
@@ -76,14 +76,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-}
-
-function serviceAccountNamespace(): string | undefined {
-  try {
-    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 main().catch((err: unknown) => {

@@ -27,6 +27,17 @@ export interface PodConvergerDeps {
   readonly loadOf: (pod: string) => PodLoad | undefined;
   readonly events: EventRecorder;
   readonly log: Logger;
+  readonly hooks?: PodConvergerHooks;
+}
+
+/** For metrics. */
+export interface PodConvergerHooks {
+  readonly onPluck?: () => void;
+  readonly onStamp?: (ok: boolean, ms: number) => void;
+  readonly onDrain?: () => void;
+  /** A tenant with no running pod got its first one, this long after its pods were first asked for. */
+  readonly onResume?: (ms: number) => void;
+  readonly onPoolReady?: (readyPods: number) => void;
 }
 
 /** How long until the converger wants to look again (a drain deadline, a pool that had no ready pod). */
@@ -87,6 +98,8 @@ export class PodConverger {
   /** Plucks and stamps up to `count` pool pods in parallel; returns how many it bound. */
   private async pluckAndStamp(t: CrdbTenant, creds: TenantCredentials, count: number): Promise<number> {
     const pool = this.deps.pods().filter(isPoolPod).map(poolView);
+    const resuming = !this.deps.pods().some((p) => p.metadata.labels?.[TENANT_LABEL] === t.metadata.name && boundState(p) === 'running');
+    const started = performance.now();
     // Spares, for the plucks another reconcile wins.
     const candidates = choosePodsToBind(pool, count * 2 + 2);
     const plucked: SqlPodObject[] = [];
@@ -96,6 +109,8 @@ export class PodConverger {
       if (pod) plucked.push(pod);
     }
     const stamped = await Promise.all(plucked.map((pod) => this.stamp(t, pod, creds)));
+    if (resuming && stamped.some((ok) => ok)) this.deps.hooks?.onResume?.(performance.now() - started);
+    this.deps.hooks?.onPoolReady?.(pool.filter((p) => p.ready && !p.terminating).length - plucked.length);
     const failures = stamped.filter((ok) => !ok).length;
     if (failures > 0) throw new ProvisioningError('StampFailed', `${failures} pod(s) refused the stamp and were discarded; retrying with others`);
     return plucked.length;
@@ -105,6 +120,7 @@ export class PodConverger {
     try {
       const patched = await this.deps.api.patch(this.podPath(pod), pluckPatch(pod, { name: t.metadata.name, uid: t.metadata.uid ?? '' }, new Date()), 'application/json-patch+json');
       this.deps.log.info({ tenant: t.metadata.name, pod: pod.metadata.name }, 'plucked a pool pod');
+      this.deps.hooks?.onPluck?.();
       return sqlPodSchema.parse(patched);
     } catch (err) {
       // Someone took it (or it changed) since the informer saw it: not ours to bind.
@@ -117,6 +133,7 @@ export class PodConverger {
   private async stamp(t: CrdbTenant, pod: SqlPodObject, creds: TenantCredentials): Promise<boolean> {
     const address = podAddress(pod, 'control');
     this.stamping.add(pod.metadata.name);
+    const started = performance.now();
     try {
       if (!address) throw new Error('the pod has no IP');
       await new PodControl(address, this.deps.operator).stamp({
@@ -130,10 +147,12 @@ export class PodConverger {
         admin: { username: creds.username, password: creds.password },
       });
       await this.deps.api.patch(this.podPath(pod), statePatch(pod, 'stamping', 'running'), 'application/json-patch+json');
+      this.deps.hooks?.onStamp?.(true, performance.now() - started);
       this.event(t, 'Normal', 'PodBound', `bound pod ${pod.metadata.name}: serving SQL`);
       return true;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      this.deps.hooks?.onStamp?.(false, performance.now() - started);
       this.event(t, 'Warning', 'StampFailed', `pod ${pod.metadata.name} was not stamped and is deleted: ${message}`);
       await this.remove(pod, 'its stamp failed').catch((e: unknown) => this.deps.log.warn({ err: e, pod: pod.metadata.name }, 'could not delete a pod whose stamp failed'));
       return false;
@@ -167,6 +186,7 @@ export class PodConverger {
     const address = podAddress(pod, 'control');
     // The label already keeps new sessions away; a pod that cannot be told to drain is removed at the deadline.
     if (address) await new PodControl(address, this.deps.operator).drain(this.deps.drainLimitMs).catch((err: unknown) => this.deps.log.warn({ err, pod: pod.metadata.name }, 'drain call failed'));
+    this.deps.hooks?.onDrain?.();
     this.event(t, 'Normal', 'PodDraining', `draining pod ${pod.metadata.name}: open sessions finish first (at most until ${deadline})`);
     return this.deps.drainLimitMs;
   }

@@ -2,6 +2,7 @@
 // kubeconfig's HTTPS settings (@kubernetes/client-node reads the kubeconfig
 // and in-cluster service-account credentials; the requests are ours, so a
 // watch is a plain stream we can time and abort).
+import { readFileSync } from 'node:fs';
 import { request, type RequestOptions } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
@@ -251,4 +252,13 @@ export function parseWatchLine<T>(line: string, item: z.ZodType<T>): WatchEvent<
   }
   const parsed = item.safeParse(object);
   return parsed.success ? { type, object: parsed.data } : undefined;
+}
+
+/** The namespace of the pod's service account, when running in a cluster. */
+export function serviceAccountNamespace(): string | undefined {
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
