@@ -5,7 +5,7 @@ STATE ?= state
 CERTS ?= $(STATE)/certs
 NODE_TSX := node --import tsx
 
-.PHONY: help demo install tools kube-bins helm typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql bench-proxy bench-coldstart bench-cluster conformance-postgres clean
+.PHONY: help demo install tools kube-bins helm e2e e2e-kind typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql bench-proxy bench-coldstart bench-cluster conformance-postgres clean
 
 help:
 	@echo "make demo      a whole Shoal host cluster on this machine: kvpod, proxy, SQL pod pool, two tenants (DEMO_FLAGS=--help for options)"
@@ -19,7 +19,8 @@ help:
 	@echo "make bench-proxy  pgbench -S against a throwaway PostgreSQL: directly, through PgBouncer, through the proxy"
 	@echo "make bench-coldstart  50 resumes of a suspended demo tenant: connect through the proxy to first row, with the breakdown"
 	@echo "make bench-cluster  warm cluster-up and image build times, image size (BENCH_FLAGS=--cold: cold builds too)"
-	@echo "make cluster-up / cluster-down  a single-node Kubernetes v1.33 built from parts (cluster/README.md); cluster-smoke checks it"
+	@echo "make e2e       the end-to-end suite on the local cluster: helm install, kubectl apply a tenant, psql through the proxy (e2e-kind: the same on kind)"
+	@echo "make cluster-up / cluster-down  a single-node Kubernetes v1.33 built from parts (docs/local-cluster.md); cluster-smoke checks it"
 	@echo "make images    the Shoal image localhost/shoal/shoal:<version> (docker, else podman/buildah; images/README.md)"
 	@echo "make conformance-postgres  sqllogictest corpus against a throwaway PostgreSQL (the runner's reference check)"
 
@@ -56,6 +57,14 @@ helm:
 
 unit: install tools kube-bins helm
 	npx vitest run
+
+# The end-to-end suite on the local cluster (cluster up, image loaded; the suite installs the chart).
+e2e: install cluster-up images-load
+	@e2e/run.sh local
+
+# The same suite on kind, for machines with a Docker engine (kind create, docker build, kind load).
+e2e-kind: install
+	@e2e/run.sh kind
 
 # The sqllogictest corpus against Shoal; fails below sqlpod/conformance/floor.json.
 conformance: install

@@ -1,4 +1,4 @@
-# Single-node Kubernetes for Shoal, built from parts (see cluster/README.md).
+# Single-node Kubernetes for Shoal, built from parts (see docs/local-cluster.md).
 # Included by the top-level Makefile; also usable alone: make -f cluster/cluster.mk cluster-up
 CLUSTER_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 

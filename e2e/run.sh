@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The end-to-end suite (e2e/*.e2e.ts) against a real cluster:
+#   e2e/run.sh local   the cluster of `make cluster-up`, image from `make images-load`
+#   e2e/run.sh kind    a kind cluster (needs docker, kind and kubectl on PATH): created,
+#                      the image built with docker and `kind load`ed, then the same suite
+# The suite installs the Helm chart itself (namespace shoal-e2e, replaced on each run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VERSION="$(node -p 'require("./package.json").version')"
+IMAGE="localhost/shoal/shoal:$VERSION"
+export SHOAL_HELM="$(charts/helm.sh)"
+mode="${1:-local}"
+
+case "$mode" in
+  local)
+    export KUBECONFIG="$PWD/state/cluster/kubeconfig"
+    KUBECTL="$(ls -d state/cluster/bin/k8s-v*/kubectl | tail -1)"
+    [[ -f "$KUBECONFIG" ]] || { echo "e2e: no local cluster (run make cluster-up)" >&2; exit 1; }
+    # No volume provisioner on the local cluster: a static hostPath PersistentVolume for
+    # the kvpod's claim, bound by the real PV controller.
+    dir=/var/lib/shoal-e2e/kvpod-0
+    rm -rf "$dir" && mkdir -p "$dir" && chown 10001:10001 "$dir"
+    "$KUBECTL" delete pv shoal-e2e-kvpod-0 --ignore-not-found --wait=false >/dev/null
+    "$KUBECTL" patch pv shoal-e2e-kvpod-0 -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
+    "$KUBECTL" apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: PersistentVolume
+metadata: { name: shoal-e2e-kvpod-0 }
+spec:
+  capacity: { storage: 1Gi }
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Delete
+  storageClassName: shoal-e2e
+  hostPath: { path: $dir, type: Directory }
+YAML
+    export SHOAL_E2E_HELM_FLAGS="--set kvpod.persistence.storageClassName=shoal-e2e --set kvpod.persistence.size=1Gi --set image.pullPolicy=Never"
+    ;;
+  kind)
+    for tool in docker kind kubectl; do
+      command -v "$tool" >/dev/null || { echo "e2e-kind: $tool is not on PATH (kind needs a Docker engine; see docs/local-cluster.md)" >&2; exit 1; }
+    done
+    kind get clusters 2>/dev/null | grep -qx shoal-e2e || kind create cluster --name shoal-e2e --wait 120s
+    mkdir -p state
+    kind get kubeconfig --name shoal-e2e > state/kind-kubeconfig
+    export KUBECONFIG="$PWD/state/kind-kubeconfig"
+    make images
+    kind load docker-image "$IMAGE" --name shoal-e2e
+    # kind's nodes are containers: the proxy Service is reached through a port-forward.
+    export SHOAL_E2E_PORT_FORWARD=15432
+    export SHOAL_E2E_HELM_FLAGS="--set kvpod.persistence.size=1Gi --set image.pullPolicy=Never"
+    ;;
+  *) echo "usage: e2e/run.sh local|kind" >&2; exit 2 ;;
+esac
+
+npx vitest run --config e2e/vitest.config.ts
