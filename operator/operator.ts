@@ -11,6 +11,8 @@ import { splitHostPort } from '../shared/config/index.js';
 import type { HttpEndpoint } from '../shared/net/index.js';
 import type { OperatorIdentity } from '../shared/podctl/index.js';
 import type { OperatorSettings } from './config.js';
+import { TENANT_LABEL } from '../shared/kube/sqlpod.js';
+import { Autoscaler } from './autoscale/index.js';
 import { TenantController } from './controller.js';
 import { EventRecorder } from './kube/events.js';
 import { LeaderElector } from './leader/index.js';
@@ -29,6 +31,7 @@ export interface OperatorTimings {
 export class Operator {
   readonly metrics = new OperatorMetrics();
   private controller: TenantController | null = null;
+  private autoscaler: Autoscaler | null = null;
   /** Start and stop of terms, in order. */
   private terms: Promise<void> = Promise.resolve();
   private elector: LeaderElector | null = null;
@@ -103,6 +106,7 @@ export class Operator {
     this.terms = this.terms.then(async () => {
       if (this.stopped) return;
       this.metrics.leader.set(1);
+      const events = new EventRecorder(this.api, 'shoal-operator', this.identity, this.log);
       const controller = new TenantController({
         api: this.api,
         namespace: this.namespace,
@@ -111,7 +115,9 @@ export class Operator {
         operator: this.operatorIdentity,
         kvAddresses: this.settings.kvAddresses,
         drainLimitMs: this.settings.drainLimit,
-        events: new EventRecorder(this.api, 'shoal-operator', this.identity, this.log),
+        // Drains go to the idlest pods first, by the autoscaler's last reading.
+        loadOf: (pod) => this.autoscaler?.loadOf(pod),
+        events,
         log: this.log,
         concurrency: this.settings.concurrency,
         queueHooks: this.metrics.queueHooks(),
@@ -119,17 +125,35 @@ export class Operator {
         ...(this.timings.retry ? { retry: this.timings.retry } : {}),
         onReconcileError: (key, err) => this.log.warn({ tenant: key, err: err instanceof Error ? err.message : String(err) }, 'reconcile failed; retrying with back-off'),
       });
+      const autoscaler = new Autoscaler({
+        api: this.api,
+        namespace: this.namespace,
+        tenants: () => controller.tenants.list(),
+        podsOf: (tenant) => controller.pods.list().filter((p) => p.metadata.labels?.[TENANT_LABEL] === tenant),
+        sampleIntervalMs: this.settings.sampleInterval,
+        events,
+        log: this.log.child({ loop: 'autoscaler' }),
+        onDecision: (_tenant, d) => this.metrics.scaleDecisions.inc({ rule: d.rule }),
+      });
       this.controller = controller;
+      this.autoscaler = autoscaler;
       this.log.info('leading: reconciling tenants');
-      await controller.start().catch((err: unknown) => this.log.error({ err }, 'controller did not start'));
+      await controller.start().then(
+        () => autoscaler.start(),
+        (err: unknown) => this.log.error({ err }, 'controller did not start'),
+      );
     });
   }
 
   private endTerm(): void {
     this.terms = this.terms.then(async () => {
       const controller = this.controller;
+      const autoscaler = this.autoscaler;
       this.controller = null;
+      this.autoscaler = null;
       this.metrics.leader.set(0);
+      // No scale write after the term: the autoscaler stops first.
+      if (autoscaler) await autoscaler.stop();
       if (controller) {
         await controller.stop();
         this.log.info('no longer leading: stopped reconciling');

@@ -16,6 +16,7 @@ export class OperatorMetrics {
   readonly stampSeconds = new Histogram({ name: 'shoal_operator_stamp_seconds', help: 'Time of a stamp call, until the pod serves SQL', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
   readonly drains = new Counter({ name: 'shoal_operator_drains_total', help: 'SQL pods told to drain', registers: [this.registry] });
   readonly resumeSeconds = new Histogram({ name: 'shoal_operator_resume_seconds', help: 'A suspended tenant asking for pods → its first pod running', buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
+  readonly scaleDecisions = new Counter({ name: 'shoal_operator_scale_decisions_total', help: 'Autoscaler decisions, by the rule that decided (scale-up, scale-down, idle, steady, …)', labelNames: ['rule'], registers: [this.registry] });
   readonly leader = new Gauge({ name: 'shoal_operator_leader', help: '1 while this replica holds the leader Lease', registers: [this.registry] });
 
   constructor() {
