@@ -138,7 +138,15 @@ describe('a tenant from kubectl apply to psql', () => {
     await held.end();
   });
 
-  it('is deleted with its pods, Secret and keyspace', async () => {
+  it('is scaled to zero once idle for its idle timeout, and resumed by the next connection', async () => {
+    await until('acme suspended', async () => (await tenant('acme'))?.status?.state === 'Suspended', 240_000);
+    expect(await runningPodsOf('acme')).toHaveLength(0);
+    const c = await connect('acme');
+    expect((await c.query('SELECT count(*)::int AS n FROM orders')).rows).toEqual([{ n: 2 }]);
+    await c.end();
+  });
+
+  it('is deleted with its pods and Secret', async () => {
     await api.delete(crdbTenantPath(NS, 'globex'));
     await until('globex gone', async () => (await tenant('globex')) === undefined);
     expect(await podsOf('globex')).toHaveLength(0);
