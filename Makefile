@@ -58,8 +58,10 @@ helm:
 unit: install tools kube-bins helm
 	npx vitest run
 
-# The end-to-end suite on the local cluster (cluster up, image loaded; the suite installs the chart).
-e2e: install cluster-up images-load
+# The end-to-end run on the local cluster: the cluster's smoke test (up from nothing … down
+# leaving nothing behind), then up again with the image loaded and its smoke test, then the
+# suite, which installs the chart.
+e2e: install cluster-smoke cluster-up e2e-image-smoke
 	@e2e/run.sh local
 
 # The same suite on kind, for machines with a Docker engine (kind create, docker build, kind load).
