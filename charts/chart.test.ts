@@ -354,6 +354,7 @@ describe.skipIf(!HELM)(`helm template charts/shoal${noHelm}`, () => {
       'shoal.dev/crdbtenants': sorted(['get', 'list', 'watch', 'update', 'patch']),
       'shoal.dev/crdbtenants/status': sorted(['get', 'update', 'patch']),
       'shoal.dev/crdbtenants/finalizers': ['update'],
+      'shoal.dev/crdbtenants/scale': sorted(['get', 'update']),
       'core/pods': sorted(['get', 'list', 'watch', 'patch', 'update', 'delete']),
       'core/secrets': sorted(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']),
       'core/events': sorted(['create', 'patch']),
