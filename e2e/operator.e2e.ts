@@ -4,6 +4,7 @@
 // the local one; make e2e-kind: kind); the image must already be in it.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -102,9 +103,22 @@ beforeAll(async () => {
     const child = spawn('kubectl', ['-n', NS, 'port-forward', 'svc/shoal-proxy', `${process.env.SHOAL_E2E_PORT_FORWARD}:5432`], { env, stdio: 'ignore' });
     forwards.push(child);
     proxyHost = `127.0.0.1:${process.env.SHOAL_E2E_PORT_FORWARD}`;
-    await new Promise((r) => setTimeout(r, 2000));
   }
+  // A new Service answers once kube-proxy has programmed its endpoints, a moment after helm's --wait.
+  await until(`the proxy accepting connections at ${proxyHost}`, () => canConnect(proxyHost), 60_000);
 });
+
+function canConnect(address: string): Promise<boolean> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 afterAll(async () => {
   await Promise.all(sessions.map((s) => s.end().catch(() => undefined)));

@@ -16,20 +16,33 @@ case "$mode" in
     export KUBECONFIG="$PWD/state/cluster/kubeconfig"
     KUBECTL="$(ls -d state/cluster/bin/k8s-v*/kubectl | tail -1)"
     [[ -f "$KUBECONFIG" ]] || { echo "e2e: no local cluster (run make cluster-up)" >&2; exit 1; }
+    # An earlier run goes first, so that its claim cannot take this run's volume: its
+    # tenants while its operator still runs to finalize them (else their finalizers are
+    # dropped), then the release and the namespace.
+    ns=shoal-e2e
+    if "$KUBECTL" get namespace "$ns" >/dev/null 2>&1; then
+      "$KUBECTL" -n "$ns" delete crdbtenants --all --wait=true --timeout=90s >/dev/null 2>&1 || {
+        for t in $("$KUBECTL" -n "$ns" get crdbtenants -o name 2>/dev/null); do
+          "$KUBECTL" -n "$ns" patch "$t" --type=merge -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
+        done
+      }
+      "$SHOAL_HELM" uninstall shoal -n "$ns" --wait >/dev/null 2>&1 || true
+      "$KUBECTL" delete namespace "$ns" --wait=true --timeout=300s >/dev/null
+    fi
     # No volume provisioner on the local cluster: a static hostPath PersistentVolume for
     # the kvpod's claim, bound by the real PV controller.
-    dir=/var/lib/shoal-e2e/kvpod-0
-    rm -rf "$dir" && mkdir -p "$dir" && chown 10001:10001 "$dir"
-    "$KUBECTL" delete pv shoal-e2e-kvpod-0 --ignore-not-found --wait=false >/dev/null
-    "$KUBECTL" patch pv shoal-e2e-kvpod-0 -p '{"metadata":{"finalizers":null}}' >/dev/null 2>&1 || true
+    run_id="$(date +%s)"
+    dir="/var/lib/shoal-e2e/kvpod-$run_id"
+    "$KUBECTL" delete pv -l shoal.dev/e2e=true --wait=false >/dev/null
+    rm -rf /var/lib/shoal-e2e && mkdir -p "$dir" && chown 10001:10001 "$dir"
     "$KUBECTL" apply -f - >/dev/null <<YAML
 apiVersion: v1
 kind: PersistentVolume
-metadata: { name: shoal-e2e-kvpod-0 }
+metadata: { name: shoal-e2e-kvpod-$run_id, labels: { shoal.dev/e2e: "true" } }
 spec:
   capacity: { storage: 1Gi }
   accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Delete
+  persistentVolumeReclaimPolicy: Retain
   storageClassName: shoal-e2e
   hostPath: { path: $dir, type: Directory }
 YAML
