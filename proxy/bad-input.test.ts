@@ -166,6 +166,18 @@ it('refuses a valid startup packet trickled past the deadline', async () => {
   expectRefusal(await c.until(), '08P01', 'timeout waiting for the startup packet');
 });
 
+it('closes a refused client that answers the refusal with Terminate, as node-postgres does', async () => {
+  const c = raw();
+  c.socket.write(encodeStartup({ user: ADMIN.username, database: 'nobody.defaultdb' }));
+  await c.until((b) => messages(b).some((m) => m.type === 'E'));
+  // Terminate: the proxy must keep reading after its refusal, or it never sees the hang-up.
+  c.socket.write(Buffer.from([0x58, 0, 0, 0, 4]));
+  c.socket.end();
+  const got = await c.until();
+  expect(got.closed).toBe(true);
+  expect(fields(messages(got.bytes)[0]?.body ?? Buffer.alloc(0)).C).toBe('08004');
+});
+
 it('closes a CancelRequest with an unknown key without a word', async () => {
   const c = raw();
   c.socket.write(encodeCancel(12345, 67890));

@@ -203,7 +203,7 @@ export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<voi
             }
             // No other pod to try: the client hears the pod's own refusal, or ours if it said nothing.
             if (result.pending.length === 0) throw refuse('no-pod', '57P03', `cluster "${tenant}" has no SQL pod that takes connections now`, 'Retry in a moment.');
-            client.end(result.pending);
+            closeWith(client, result.pending);
             deps.hooks?.onFailure?.('no-pod');
             return;
           }
@@ -211,8 +211,8 @@ export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<voi
           const verdict = deps.throttle.report(attempt.ticket, outcome, Date.now());
           if (outcome !== 'success') {
             log.info({ pod: assignment.pod.name, outcome, throttled: verdict === 'throttled' }, 'login refused by the SQL pod');
-            if (verdict === 'throttled') client.end(encode((w) => w.errorResponse({ severity: 'FATAL', code: '08004', message: THROTTLE_MESSAGE, hint: THROTTLE_HINT })));
-            else client.end(result.pending);
+            if (verdict === 'throttled') closeWith(client, encode((w) => w.errorResponse({ severity: 'FATAL', code: '08004', message: THROTTLE_MESSAGE, hint: THROTTLE_HINT })));
+            else closeWith(client, result.pending);
             pod.destroy();
             deps.hooks?.onFailure?.('auth');
             return;
@@ -240,8 +240,22 @@ export async function serveClient(raw: Socket, deps: ForwarderDeps): Promise<voi
     // Garbage on the port is not news; a refusal of a known client is.
     log[refused.reason === 'protocol' ? 'debug' : 'info']({ reason: refused.reason, code: refused.fields.code }, `refused: ${refused.fields.message}`);
     deps.hooks?.onFailure?.(refused.reason);
-    if (!client.destroyed) client.end(encode((w) => w.errorResponse(refused.fields)));
+    if (!client.destroyed) closeWith(client, encode((w) => w.errorResponse(refused.fields)));
   }
+}
+
+/** How long a refused client may take to hang up after its last message. */
+const HANG_UP_GRACE_MS = 2000;
+
+/**
+ * Sends the last message and closes. The socket keeps reading (and dropping)
+ * what the client still sends — node-postgres answers an error with
+ * Terminate — so its hang-up is seen; a client that never hangs up is cut.
+ */
+function closeWith(client: Socket, last: Buffer): void {
+  client.end(last);
+  client.resume();
+  setTimeout(() => client.destroy(), HANG_UP_GRACE_MS).unref();
 }
 
 interface AuthResult {
