@@ -48,6 +48,12 @@ const POOL_EMPTY_RECHECK_MS = 1000;
 export class PodConverger {
   /** Pods this process is stamping right now: a "stamping" pod not in here was left by a crash. */
   private readonly stamping = new Set<string>();
+  /**
+   * Pool pods a reconcile of this process is plucking: tenants reconciled at
+   * once pick different pods instead of racing for the oldest ones (the
+   * guarded patch still decides between replicas).
+   */
+  private readonly claimed = new Set<string>();
 
   constructor(private readonly deps: PodConvergerDeps) {}
 
@@ -100,15 +106,26 @@ export class PodConverger {
     const pool = this.deps.pods().filter(isPoolPod).map(poolView);
     const resuming = !this.deps.pods().some((p) => p.metadata.labels?.[TENANT_LABEL] === t.metadata.name && boundState(p) === 'running');
     const started = performance.now();
-    // Spares, for the plucks another reconcile wins.
-    const candidates = choosePodsToBind(pool, count * 2 + 2);
+    const candidates = choosePodsToBind(
+      pool.filter((p) => !this.claimed.has(p.name)),
+      pool.length,
+    );
     const plucked: SqlPodObject[] = [];
-    for (const c of candidates) {
-      if (plucked.length === count) break;
-      const pod = await this.pluck(t, c.pod);
-      if (pod) plucked.push(pod);
+    const mine: string[] = [];
+    let stamped: boolean[];
+    try {
+      for (const c of candidates) {
+        if (plucked.length === count) break;
+        if (this.claimed.has(c.name)) continue;
+        this.claimed.add(c.name);
+        mine.push(c.name);
+        const pod = await this.pluck(t, c.pod);
+        if (pod) plucked.push(pod);
+      }
+      stamped = await Promise.all(plucked.map((pod) => this.stamp(t, pod, creds)));
+    } finally {
+      for (const name of mine) this.claimed.delete(name);
     }
-    const stamped = await Promise.all(plucked.map((pod) => this.stamp(t, pod, creds)));
     if (resuming && stamped.some((ok) => ok)) this.deps.hooks?.onResume?.(performance.now() - started);
     this.deps.hooks?.onPoolReady?.(pool.filter((p) => p.ready && !p.terminating).length - plucked.length);
     const failures = stamped.filter((ok) => !ok).length;
