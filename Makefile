@@ -5,7 +5,7 @@ STATE ?= state
 CERTS ?= $(STATE)/certs
 NODE_TSX := node --import tsx
 
-.PHONY: help demo install tools kube-bins helm e2e e2e-kind typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql bench-proxy bench-coldstart bench-cluster conformance-postgres clean
+.PHONY: help demo install tools kube-bins helm e2e e2e-kind typecheck lint unit conformance test certs kvpod sqlpod bench-kv bench-sql bench-proxy bench-coldstart bench-operator bench-cluster conformance-postgres clean
 
 help:
 	@echo "make demo      a whole Shoal host cluster on this machine: kvpod, proxy, SQL pod pool, two tenants (DEMO_FLAGS=--help for options)"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench-sql SQL throughput with pgbench: Shoal (kvpod + sqlpod) beside a throwaway PostgreSQL"
 	@echo "make bench-proxy  pgbench -S against a throwaway PostgreSQL: directly, through PgBouncer, through the proxy"
 	@echo "make bench-coldstart  50 resumes of a suspended demo tenant: connect through the proxy to first row, with the breakdown"
+	@echo "make bench-operator  1,000 CrdbTenants to Ready and 50 resumes at once through the proxy, on a real API server (BENCH_FLAGS=--tenants N --resumes N)"
 	@echo "make bench-cluster  warm cluster-up and image build times, image size (BENCH_FLAGS=--cold: cold builds too)"
 	@echo "make e2e       the end-to-end suite on the local cluster: helm install, kubectl apply a tenant, psql through the proxy (e2e-kind: the same on kind)"
 	@echo "make cluster-up / cluster-down  a single-node Kubernetes v1.33 built from parts (docs/local-cluster.md); cluster-smoke checks it"
@@ -98,6 +99,10 @@ bench-proxy: install tools
 
 bench-coldstart: install tools
 	$(NODE_TSX) bench/coldstart/main.ts
+
+# The operator on a real kube-apiserver + etcd, the bench playing kubelet for the SQL pod pool (bench/operator/main.ts).
+bench-operator: install tools kube-bins
+	$(NODE_TSX) bench/operator/main.ts $(BENCH_FLAGS)
 
 # Warm cluster-up and image build times and the image size (BENCH_FLAGS=--cold rebuilds everything first).
 BENCH_FLAGS ?=
