@@ -4,16 +4,15 @@
 // probes, and the binary itself started and stopped like a Deployment would.
 import { spawn } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { load as loadYaml } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../kvpod/testing/fixtures.js';
-import { KubeApi } from '../shared/kube/api.js';
+import type { KubeApi } from '../shared/kube/api.js';
 import { crdbTenantPath, crdbTenantSchema, crdbTenantsPath } from '../shared/kube/crdbtenant.js';
 import { createLogger } from '../shared/log/index.js';
 import { freePort } from '../shared/net/index.js';
-import { startTestApiServer, type TestApiServer } from '../shared/testing/kube-apiserver.js';
+import { startShoalApiServer, type TestApiServer } from '../shared/testing/kube-apiserver.js';
+import { until } from '../shared/testing/until.js';
 import { operatorSettingsSchema } from './config.js';
 import { Operator } from './operator.js';
 import { secretSchema } from './tenants/secret.js';
@@ -25,15 +24,6 @@ let certs: TestCerts;
 let kv: TestKvpod;
 const operators: Operator[] = [];
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const ready = (name: string) =>
   until(`${name} Ready`, async () => {
@@ -61,11 +51,7 @@ async function replica(identity: string): Promise<Operator> {
 }
 
 beforeAll(async () => {
-  server = await startTestApiServer();
-  api = KubeApi.fromKubeconfig(server.kubeconfig);
-  await api.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', loadYaml(readFileSync('crds/crdbtenant.yaml', 'utf8')));
-  await api.create('/api/v1/namespaces', { metadata: { name: NS } });
-  await until('the CrdbTenant CRD to serve', () => api.list(crdbTenantsPath(NS), z.unknown()).then(() => true, () => false), 30_000);
+  ({ server, api } = await startShoalApiServer(NS));
   certs = await createTestCerts();
   kv = await startTestKvpod(certs);
   // The installation's CA, as a user (or cert-manager) provides it; the kvpod already trusts it.

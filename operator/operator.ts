@@ -8,7 +8,7 @@ import { KubeApi, serviceAccountNamespace } from '../shared/kube/api.js';
 import { KvClient } from '../shared/kv/client/index.js';
 import type { Logger } from '../shared/log/index.js';
 import { splitHostPort } from '../shared/config/index.js';
-import type { HttpEndpoint } from '../shared/net/index.js';
+import { startOpsEndpoint, type HttpEndpoint } from '../shared/net/index.js';
 import type { OperatorIdentity } from '../shared/podctl/index.js';
 import type { OperatorSettings } from './config.js';
 import { TENANT_LABEL } from '../shared/kube/sqlpod.js';
@@ -16,7 +16,6 @@ import { Autoscaler } from './autoscale/index.js';
 import { TenantController } from './controller.js';
 import { EventRecorder } from './kube/events.js';
 import { LeaderElector } from './leader/index.js';
-import { startOpsEndpoint } from './ops/http.js';
 import { OperatorMetrics } from './ops/metrics.js';
 import { ensurePki } from './pki.js';
 
@@ -60,7 +59,7 @@ export class Operator {
     const o = new Operator(settings, api, namespace, identity, { caPem: ca.certPem, ...own }, kv, log.child({ identity }), timings);
     const { host, port } = splitHostPort(settings.opsListen);
     // Ready once the PKI is in place: a standby replica is as ready as the leader.
-    o.ops = await startOpsEndpoint(host, port, o.metrics, () => !o.stopped);
+    o.ops = await startOpsEndpoint(host, port, o.metrics.registry, () => !o.stopped);
     if (settings.leaderElection) {
       o.elector = new LeaderElector({
         api,

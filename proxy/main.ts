@@ -8,8 +8,8 @@ import { watchAclFile } from './acl/watch.js';
 import { parseStaticRouting, staticDirectory, type TenantDirectory } from './directory/index.js';
 import { KubernetesDirectory } from './directory/kubernetes.js';
 import { KubeApi, serviceAccountNamespace } from '../shared/kube/api.js';
+import { startOpsEndpoint } from '../shared/net/index.js';
 import { FileFormatError } from './files/index.js';
-import { startOpsEndpoint } from './ops/http.js';
 import { ProxyMetrics } from './ops/metrics.js';
 import { startProxy } from './server.js';
 
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   });
   const { host: ohost, port: oport } = splitHostPort(settings.opsListen);
   let stopping = false;
-  const ops = await startOpsEndpoint(ohost, oport, metrics, () => !stopping);
+  const ops = await startOpsEndpoint(ohost, oport, metrics.registry, () => !stopping);
   log.info({ listen: settings.listen, ops: settings.opsListen, tenants: settings.staticRouting ? 'static' : 'kubernetes' }, 'proxy serving');
   const stop = (signal: string) => {
     if (stopping) return;

@@ -3,17 +3,17 @@
 // through the real scale subresource with its optimistic concurrency, and the
 // Events land in the API. The pods' /load answers are scripted per ops address
 // and the clock is the test's, so five-minute windows pass in one tick each.
-import { readFileSync } from 'node:fs';
-import { load as loadYaml } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { KubeApi, KubeApiError } from '../../shared/kube/api.js';
+import type { KubeApi} from '../../shared/kube/api.js';
+import { KubeApiError } from '../../shared/kube/api.js';
 import { crdbTenantPath, crdbTenantSchema, crdbTenantsPath, type CrdbTenant } from '../../shared/kube/crdbtenant.js';
 import { TENANT_LABEL, sqlPodSchema, type SqlPodObject } from '../../shared/kube/sqlpod.js';
 import { createLogger } from '../../shared/log/index.js';
 import type { PodLoad } from '../../shared/podctl/index.js';
 import type { ReplicaDecision } from '../../shared/scaling/index.js';
-import { startTestApiServer, type TestApiServer } from '../../shared/testing/kube-apiserver.js';
+import { startShoalApiServer, type TestApiServer } from '../../shared/testing/kube-apiserver.js';
+import { until } from '../../shared/testing/until.js';
 import { EventRecorder } from '../kube/events.js';
 import { Autoscaler, type AutoscalerDeps } from './index.js';
 
@@ -77,15 +77,6 @@ async function proxyResume(name: string): Promise<void> {
 const eventSchema = z.object({ involvedObject: z.object({ kind: z.string(), name: z.string() }), reason: z.string(), type: z.string(), message: z.string(), count: z.number().optional() });
 const eventsOf = async (name: string) => (await api.list(`/api/v1/namespaces/${NS}/events`, eventSchema)).items.filter((e) => e.involvedObject.name === name);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const eventWith = (name: string, reason: string, count = 1) =>
   until(`${reason} Event of ${name}`, async () => (await eventsOf(name)).find((e) => e.reason === reason && (e.count ?? 1) >= count));
@@ -129,13 +120,7 @@ function harness(names: readonly string[], deps: Partial<AutoscalerDeps> = {}) {
 }
 
 beforeAll(async () => {
-  server = await startTestApiServer();
-  api = KubeApi.fromKubeconfig(server.kubeconfig);
-  await api.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', loadYaml(readFileSync('crds/crdbtenant.yaml', 'utf8')));
-  await api.create('/api/v1/namespaces', { metadata: { name: NS } });
-  // No controller-manager here to make it: pods need their namespace's default service account.
-  await api.create(`/api/v1/namespaces/${NS}/serviceaccounts`, { metadata: { name: 'default' } });
-  await until('the CrdbTenant CRD to serve', () => api.list(crdbTenantsPath(NS), z.unknown()).then(() => true, () => false), 30_000);
+  ({ server, api } = await startShoalApiServer(NS));
   events = new EventRecorder(api, 'shoal-operator', 'test', log);
 }, 180_000);
 

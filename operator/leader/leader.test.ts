@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KubeApi, KubeApiError } from '../../shared/kube/api.js';
 import { createLogger } from '../../shared/log/index.js';
 import { startTestApiServer, type TestApiServer } from '../../shared/testing/kube-apiserver.js';
+import { until } from '../../shared/testing/until.js';
 import { LeaderElector, formatMicroTime, leaseSchema, parseMicroTime, type Lease, type LeaderElectorOptions } from './index.js';
 
 const NS = 'leader-test';
@@ -66,15 +67,6 @@ function candidate(lease: string, identity: string, extra: Partial<LeaderElector
 const leasePath = (name: string, namespace = NS) => `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`;
 const readLease = (name: string): Promise<Lease> => api.get(leasePath(name), leaseSchema);
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Writes the holder over whatever is there, as another program would (retrying races with the renewing leader). */
 async function intrude(name: string, leaseDurationSeconds: number): Promise<number> {

@@ -3,20 +3,20 @@
 // process-in-a-test, and the test writes the Pod object and its status the
 // way the ReplicaSet controller and the kubelet would (IP 127.0.0.1, the
 // pod's real ports, Ready).
-import { readFileSync } from 'node:fs';
-import { load as loadYaml } from 'js-yaml';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { clientWith, createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../../kvpod/testing/fixtures.js';
 import { freePort } from '../../shared/net/index.js';
-import { KubeApi, KubeApiError } from '../../shared/kube/api.js';
+import type { KubeApi} from '../../shared/kube/api.js';
+import { KubeApiError } from '../../shared/kube/api.js';
 import { crdbTenantPath, crdbTenantSchema, crdbTenantsPath } from '../../shared/kube/crdbtenant.js';
 import { sqlPodSchema, type SqlPodObject } from '../../shared/kube/sqlpod.js';
 import type { KvClient } from '../../shared/kv/client/index.js';
 import { createLogger } from '../../shared/log/index.js';
 import { readPodLoad } from '../../shared/podctl/index.js';
-import { startTestApiServer, type TestApiServer } from '../../shared/testing/kube-apiserver.js';
+import { startShoalApiServer, type TestApiServer } from '../../shared/testing/kube-apiserver.js';
+import { until } from '../../shared/testing/until.js';
 import type { SqlPod } from '../../sqlpod/pod.js';
 import { startUnboundPod } from '../../sqlpod/testing/fixtures.js';
 import { TenantController } from '../controller.js';
@@ -34,15 +34,6 @@ const controllers: TenantController[] = [];
 const processes = new Map<string, SqlPod>();
 let serial = 0;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /**
  * A pool pod: a real unbound SQL pod, and the Pod object a ReplicaSet would
@@ -136,12 +127,7 @@ async function connectTo(podName: string, tenant: string): Promise<pg.Client> {
 }
 
 beforeAll(async () => {
-  server = await startTestApiServer();
-  api = KubeApi.fromKubeconfig(server.kubeconfig);
-  await api.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', loadYaml(readFileSync('crds/crdbtenant.yaml', 'utf8')));
-  await api.create('/api/v1/namespaces', { metadata: { name: NS } });
-  await api.create(`/api/v1/namespaces/${NS}/serviceaccounts`, { metadata: { name: 'default' } });
-  await until('the CrdbTenant CRD to serve', () => api.list(crdbTenantsPath(NS), z.unknown()).then(() => true, () => false), 30_000);
+  ({ server, api } = await startShoalApiServer(NS));
   certs = await createTestCerts();
   kv = await startTestKvpod(certs);
   admin = clientWith(certs, await certs.operator(), [kv.address]);

@@ -4,18 +4,18 @@
 // says; a kvpod that cannot be reached, or an ID in use, is a condition and
 // an Event, retried until it clears.
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { load as loadYaml } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { clientWith, createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../../kvpod/testing/fixtures.js';
 import { tenantPrefix } from '../../shared/keys/index.js';
-import { KubeApi, KubeApiError } from '../../shared/kube/api.js';
+import type { KubeApi} from '../../shared/kube/api.js';
+import { KubeApiError } from '../../shared/kube/api.js';
 import { crdbTenantPath, crdbTenantSchema, crdbTenantsPath, type CrdbTenant } from '../../shared/kube/crdbtenant.js';
 import type { KvClient } from '../../shared/kv/client/index.js';
 import type { TenantInfo } from '../../shared/kv/protocol.js';
 import { createLogger } from '../../shared/log/index.js';
-import { startTestApiServer, type TestApiServer } from '../../shared/testing/kube-apiserver.js';
+import { startShoalApiServer, type TestApiServer } from '../../shared/testing/kube-apiserver.js';
+import { until } from '../../shared/testing/until.js';
 import { TenantController } from '../controller.js';
 import { EventRecorder } from '../kube/events.js';
 import type { KeyspaceAdmin } from './keyspace.js';
@@ -38,15 +38,6 @@ const keyspaces: KeyspaceAdmin = {
   destroyTenant: (id) => (kvDown ? Promise.reject(new Error('connect ECONNREFUSED')) : admin.destroyTenant(id)),
 };
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const getTenant = (name: string) =>
   api.get(crdbTenantPath(NS, name), crdbTenantSchema).catch((e: unknown) => {
@@ -67,11 +58,7 @@ async function apply(name: string, spec: Record<string, unknown> = {}): Promise<
 }
 
 beforeAll(async () => {
-  server = await startTestApiServer();
-  api = KubeApi.fromKubeconfig(server.kubeconfig);
-  await api.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', loadYaml(readFileSync('crds/crdbtenant.yaml', 'utf8')));
-  await api.create('/api/v1/namespaces', { metadata: { name: NS } });
-  await until('the CrdbTenant CRD to serve', () => api.list(crdbTenantsPath(NS), z.unknown()).then(() => true, () => false), 30_000);
+  ({ server, api } = await startShoalApiServer(NS));
   certs = await createTestCerts();
   kv = await startTestKvpod(certs);
   admin = clientWith(certs, await certs.operator(), [kv.address]);

@@ -3,16 +3,14 @@
 // watch, 410 after an etcd compaction answered by a relist, resume through the
 // scale subresource, and the proxy routing and resuming with it.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { load as loadYaml } from 'js-yaml';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../../kvpod/testing/fixtures.js';
 import { freePort } from '../../kvpod/testing/process.js';
-import { KubeApi } from '../../shared/kube/api.js';
+import type { KubeApi } from '../../shared/kube/api.js';
 import { createLogger } from '../../shared/log/index.js';
-import { compactEtcd, startTestApiServer, type TestApiServer } from '../../shared/testing/kube-apiserver.js';
+import { compactEtcd, startShoalApiServer, type TestApiServer } from '../../shared/testing/kube-apiserver.js';
 import type { SqlPod } from '../../sqlpod/pod.js';
 import { ADMIN, createTenant, startStampedPod } from '../../sqlpod/testing/fixtures.js';
 import { startProxy } from '../server.js';
@@ -56,18 +54,7 @@ function directory(extra: Partial<ConstructorParameters<typeof KubernetesDirecto
 }
 
 beforeAll(async () => {
-  server = await startTestApiServer();
-  api = KubeApi.fromKubeconfig(server.kubeconfig);
-  await api.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', loadYaml(readFileSync('crds/crdbtenant.yaml', 'utf8')));
-  await api.create('/api/v1/namespaces', { metadata: { name: NS } });
-  // No controller-manager here to make it: pods need their namespace's default service account.
-  await api.create(`/api/v1/namespaces/${NS}/serviceaccounts`, { metadata: { name: 'default' } });
-  // The CRD serves once it is Established.
-  const deadline = Date.now() + 30_000;
-  while (await api.list(tenantsPath, z.unknown()).then(() => false, () => true)) {
-    if (Date.now() > deadline) throw new Error('CrdbTenant CRD not established');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  ({ server, api } = await startShoalApiServer(NS));
 }, 180_000);
 
 afterAll(async () => {

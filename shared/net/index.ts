@@ -1,7 +1,8 @@
 // Small networking helpers: loopback ports for processes a caller starts
 // itself (the demo's pods, tests' servers), and HTTP(S) endpoints that listen
 // and close the same way everywhere.
-import type { Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Registry } from 'prom-client';
 import { createServer, type AddressInfo } from 'node:net';
 
 /** A port on 127.0.0.1 that nothing listened on a moment ago (the OS picks it). */
@@ -48,4 +49,22 @@ export async function listenHttp(server: HttpServer, host: string, port: number)
         server.closeIdleConnections();
       }),
   };
+}
+
+/** The plain-HTTP operations endpoint of the proxy and the operator: /metrics, /healthz, /readyz. */
+export function startOpsEndpoint(host: string, port: number, registry: Registry, ready: () => boolean): Promise<HttpEndpoint> {
+  const server = createHttpServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      );
+      return;
+    }
+    if (path === '/healthz') return void res.writeHead(200).end('ok\n');
+    if (path === '/readyz') return void res.writeHead(ready() ? 200 : 503).end(ready() ? 'ready\n' : 'not ready\n');
+    res.writeHead(404).end('routes: /metrics /healthz /readyz\n');
+  });
+  return listenHttp(server, host, port);
 }

@@ -4,7 +4,7 @@
 // what the API server itself does (storage, watches, CRDs with CEL
 // validation, subresources, optimistic concurrency) is real.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,9 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { KubeApi } from '../kube/api.js';
 import { freePort } from '../net/index.js';
+import { load as loadYaml } from 'js-yaml';
+import { crdbTenantsPath } from '../kube/crdbtenant.js';
+import { until } from './until.js';
 import { stopChild } from '../process/index.js';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CRD_PATH = join(REPO_ROOT, 'crds', 'crdbtenant.yaml');
 
 /** Where the binaries are: $SHOAL_KUBE_BIN, else the newest state/cluster/bin/k8s-v*. */
 export function findKubeBinaries(): { etcd: string; apiserver: string } | undefined {
@@ -182,3 +186,19 @@ export async function compactEtcd(etcdUrl: string): Promise<number> {
   return revision;
 }
 
+
+/**
+ * A test API server ready for Shoal: the CrdbTenant CRD served, and
+ * `namespace` with its default service account (no controller-manager here
+ * to make it; pods need it).
+ */
+export async function startShoalApiServer(namespace: string): Promise<{ server: TestApiServer; api: KubeApi }> {
+  const server = await startTestApiServer();
+  const api = KubeApi.fromKubeconfig(server.kubeconfig);
+  await api.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', loadYaml(readFileSync(CRD_PATH, 'utf8')));
+  await api.create('/api/v1/namespaces', { metadata: { name: namespace } });
+  await api.create(`/api/v1/namespaces/${namespace}/serviceaccounts`, { metadata: { name: 'default' } });
+  // The CRD serves once it is Established.
+  await until('the CrdbTenant CRD to serve', () => api.list(crdbTenantsPath(namespace), z.unknown()).then(() => true, () => false), 30_000, 100);
+  return { server, api };
+}
