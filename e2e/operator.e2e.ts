@@ -1,7 +1,8 @@
 // Shoal on a real cluster, as a user meets it: helm install the chart, kubectl
 // apply a CrdbTenant, connect with psql through the proxy Service, watch it
 // resume, scale, drain and go away. KUBECONFIG names the cluster (make e2e:
-// the local one; make e2e-kind: kind); the image must already be in it.
+// the local one; make e2e-kind: kind); the image must already be in it, and
+// an earlier run gone (e2e/run.sh removes it).
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
@@ -72,27 +73,9 @@ async function apply(name: string, spec: Record<string, unknown> = {}): Promise<
   await api.create(crdbTenantsPath(NS), { apiVersion: 'shoal.dev/v1alpha1', kind: 'CrdbTenant', metadata: { name }, spec });
 }
 
-/**
- * An earlier run's tenants go first, while its operator still runs to finalize
- * them (deleting the namespace first would strand them on their finalizer);
- * if no operator is left, their finalizers are dropped. Then the release and
- * the namespace.
- */
-async function removeEarlierRun(env: NodeJS.ProcessEnv): Promise<void> {
-  const left = () => api.list(crdbTenantsPath(NS), crdbTenantSchema).then((l) => l.items, () => []);
-  for (const t of await left()) await api.delete(crdbTenantPath(NS, t.metadata.name)).catch(() => undefined);
-  await until('the earlier tenants finalized', async () => (await left()).length === 0, 90_000).catch(async () => {
-    for (const t of await left()) await api.patch(crdbTenantPath(NS, t.metadata.name), { metadata: { finalizers: null } }, 'application/merge-patch+json').catch(() => undefined);
-  });
-  await run(HELM, ['uninstall', 'shoal', '-n', NS, '--wait'], { env }).catch(() => undefined);
-  await api.delete(`/api/v1/namespaces/${NS}`).catch(() => undefined);
-}
-
 beforeAll(async () => {
   api = KubeApi.fromKubeconfig(KUBECONFIG);
   const env = { ...process.env, KUBECONFIG };
-  await removeEarlierRun(env);
-  await until('the old namespace gone', async () => api.get(`/api/v1/namespaces/${NS}`, z.unknown()).then(() => false, () => true), 300_000);
   const values = join(mkdtempSync(join(tmpdir(), 'shoal-e2e-')), 'values.yaml');
   writeFileSync(values, ['pool:', '  size: 2', 'proxy:', '  replicas: 1', 'operator:', '  replicas: 2', '  sampleInterval: 2s', 'drainLimit: 30s', ''].join('\n'));
   await run(HELM, ['install', 'shoal', 'charts/shoal', '-n', NS, '--create-namespace', '-f', values, ...HELM_FLAGS, '--wait', '--timeout', '10m'], { env, maxBuffer: 16 << 20 });
