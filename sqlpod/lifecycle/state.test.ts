@@ -114,7 +114,12 @@ const cases: Case[] = [
   // tick
   { name: 'tick: unbound → no-op', run: () => onTick(unbound, T0), state: unbound, decisions: [] },
   { name: 'tick: running → no-op', run: () => onTick(running(2), T0 + 10 * DEFAULT_DRAIN_LIMIT_MS), state: running(2), decisions: [] },
-  { name: 'tick: draining before the deadline → no-op', run: () => onTick(draining(2), T0 + 999), state: draining(2), decisions: [] },
+  {
+    name: 'tick: draining before the deadline (a timer that fired early) → the timer is armed again',
+    run: () => onTick(draining(2), T0 + 999),
+    state: draining(2),
+    decisions: [{ kind: 'armDrainTimer', deadline: T0 + 1_000 }],
+  },
   {
     name: 'tick: draining at the deadline → exited (drain-limit)',
     run: () => onTick(draining(2), T0 + 1_000),

@@ -154,8 +154,11 @@ export function onSessionsChanged(state: PodState, count: number, now: number): 
 
 /** Time passed (the drain timer fired, or a periodic tick). Harmless in every phase. */
 export function onTick(state: PodState, now: number): Transition {
-  if (state.phase === 'draining' && now >= state.deadline) return exitDraining(state, 'drain-limit', state.sessions);
-  return ok(state);
+  if (state.phase !== 'draining') return ok(state);
+  if (now >= state.deadline) return exitDraining(state, 'drain-limit', state.sessions);
+  // Timers run on the monotonic clock and may fire a millisecond before the
+  // wall clock reaches the deadline; without a new timer the drain would never end.
+  return ok(state, { kind: 'armDrainTimer', deadline: state.deadline });
 }
 
 function exitDraining(state: Extract<PodState, { phase: 'draining' }>, reason: ExitReason, openSessions: number): Transition {
