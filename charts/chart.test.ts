@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { load as loadYaml, loadAll } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { loadOperatorSettings } from '../operator/config.js';
 import { subjectOf } from '../shared/certs/index.js';
 import { KubeApi, KubeApiError } from '../shared/kube/api.js';
 import { findKubeBinaries, startTestApiServer, type TestApiServer } from '../shared/testing/kube-apiserver.js';
@@ -268,8 +269,13 @@ describe.skipIf(!HELM)(`helm template charts/shoal${noHelm}`, () => {
       SHOAL_LEASE_NAME: 'shoal-operator',
       SHOAL_DRAIN_LIMIT: '10m',
       SHOAL_SAMPLE_INTERVAL: '10s',
+      SHOAL_CPU_WINDOW: '5m',
+      SHOAL_SCALE_DOWN_STABILIZATION: '5m',
       SHOAL_LOG_LEVEL: 'info',
     });
+    // The operator takes every setting the chart renders (fieldRefs stand in as the pod would fill them).
+    const rendered = { ...Object.fromEntries(env1), SHOAL_NAMESPACE: NS, SHOAL_IDENTITY: 'shoal-operator-0' };
+    expect(loadOperatorSettings([], rendered)).toMatchObject({ sampleInterval: 10_000, cpuWindow: 300_000, scaleDownStabilization: 300_000, drainLimit: 600_000 });
     const op = containerOf(base, 'Deployment', 'shoal-operator');
     expect(op.env.find((e) => e.name === 'SHOAL_NAMESPACE')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
     expect(op.env.find((e) => e.name === 'SHOAL_IDENTITY')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });

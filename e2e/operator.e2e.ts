@@ -21,6 +21,7 @@ const run = promisify(execFile);
 const NS = process.env.SHOAL_E2E_NAMESPACE ?? 'shoal-e2e';
 const KUBECONFIG = process.env.KUBECONFIG ?? 'state/cluster/kubeconfig';
 const HELM = process.env.SHOAL_HELM ?? 'helm';
+const KUBECTL = process.env.SHOAL_KUBECTL ?? 'kubectl';
 /** Extra `helm install` flags from the runner (the local cluster's storage class, kind's image policy, …). */
 const HELM_FLAGS = (process.env.SHOAL_E2E_HELM_FLAGS ?? '').split(' ').filter((f) => f !== '');
 let api: KubeApi;
@@ -46,6 +47,12 @@ const tenant = (name: string) =>
 const condition = (t: CrdbTenant | undefined, type: string) => t?.status?.conditions?.find((c) => c.type === type)?.status;
 const podsOf = async (name: string) => (await api.list(`/api/v1/namespaces/${NS}/pods`, sqlPodSchema, { labelSelector: `shoal.dev/tenant=${name}` })).items;
 const runningPodsOf = async (name: string) => (await podsOf(name)).filter((p) => p.metadata.labels?.['shoal.dev/state'] === 'running' && !p.metadata.deletionTimestamp);
+/** Tenant keyspaces on the kvpod by state, from its shoal_kv_tenants gauge (read through the API server's pod proxy). */
+async function keyspaces(): Promise<{ active: number; dropped: number }> {
+  const { stdout } = await run(KUBECTL, ['get', '--raw', `/api/v1/namespaces/${NS}/pods/shoal-kvpod-0:26258/proxy/metrics`], { env: { ...process.env, KUBECONFIG } });
+  const gauge = (state: string) => Number(new RegExp(`^shoal_kv_tenants\\{state="${state}"\\} (\\d+)$`, 'm').exec(stdout)?.[1] ?? NaN);
+  return { active: gauge('active'), dropped: gauge('dropped') };
+}
 const scale = (name: string, replicas: number) => api.patch(crdbTenantPath(NS, name), { spec: { replicas } }, 'application/merge-patch+json');
 
 async function connect(name: string): Promise<pg.Client> {
@@ -77,7 +84,7 @@ beforeAll(async () => {
   api = KubeApi.fromKubeconfig(KUBECONFIG);
   const env = { ...process.env, KUBECONFIG };
   const values = join(mkdtempSync(join(tmpdir(), 'shoal-e2e-')), 'values.yaml');
-  writeFileSync(values, ['pool:', '  size: 2', 'proxy:', '  replicas: 1', 'operator:', '  replicas: 2', '  sampleInterval: 2s', 'drainLimit: 30s', ''].join('\n'));
+  writeFileSync(values, ['pool:', '  size: 2', 'proxy:', '  replicas: 1', 'operator:', '  replicas: 2', '  sampleInterval: 2s', '  cpuWindow: 6s', '  scaleDownStabilization: 8s', 'drainLimit: 30s', ''].join('\n'));
   await run(HELM, ['install', 'shoal', 'charts/shoal', '-n', NS, '--create-namespace', '-f', values, ...HELM_FLAGS, '--wait', '--timeout', '10m'], { env, maxBuffer: 16 << 20 });
   const svc = await api.get(`/api/v1/namespaces/${NS}/services/shoal-proxy`, z.object({ spec: z.object({ clusterIP: z.string(), ports: z.array(z.object({ port: z.number() })) }) }));
   proxyHost = process.env.SHOAL_E2E_PROXY ?? `${svc.spec.clusterIP}:${svc.spec.ports[0]?.port ?? 5432}`;
@@ -158,10 +165,50 @@ describe('a tenant from kubectl apply to psql', () => {
     await c.end();
   });
 
-  it('is deleted with its pods and Secret', async () => {
+  it('is deleted with its pods, Secret and keyspace', async () => {
+    const old = await connect('globex');
+    await old.query('CREATE TABLE stash (id int PRIMARY KEY)');
+    await old.query('INSERT INTO stash VALUES (1)');
+    await old.end();
+    const before = await keyspaces();
+    const globexId = (await tenant('globex'))?.status?.tenantId;
     await api.delete(crdbTenantPath(NS, 'globex'));
     await until('globex gone', async () => (await tenant('globex')) === undefined);
     expect(await podsOf('globex')).toHaveLength(0);
     await expect(api.get(`/api/v1/namespaces/${NS}/secrets/${tenantSecretName('globex')}`, secretSchema)).rejects.toMatchObject({ status: 404 });
+    // The kvpod dropped the keyspace (keyspaceRetention defaults to Delete) …
+    expect(await keyspaces()).toEqual({ active: before.active - 1, dropped: before.dropped + 1 });
+    // … so a new globex is a new tenant: a new ID (never reused) and none of the old data.
+    await apply('globex');
+    const g = await connect('globex');
+    expect((await tenant('globex'))?.status?.tenantId).not.toBe(globexId);
+    await expect(g.query('SELECT * FROM stash')).rejects.toThrow(/relation "stash" does not exist/);
+    await g.end();
+  });
+});
+
+describe('autoscaling on CPU', () => {
+  it('adds a pod under load, and drains one when the load is gone without ending a session', async () => {
+    await apply('surge', { idleTimeout: '0', maxReplicas: 2, autoscaling: { targetAverageCpuPerPod: 0.1, targetPeakCpuPerPod: 0.15 } });
+    const busy = [await connect('surge'), await connect('surge')];
+    await busy[0]?.query('CREATE TABLE ticks (id int PRIMARY KEY, v text)');
+    await busy[0]?.query("INSERT INTO ticks VALUES (1, 'a')");
+    let loading = true;
+    const load = busy.map(async (c) => {
+      while (loading) await c.query('SELECT count(*) FROM ticks WHERE v = $1', ['a']);
+    });
+    try {
+      await until('a second surge pod under load', async () => (await runningPodsOf('surge')).length === 2, 90_000);
+    } finally {
+      loading = false;
+      await Promise.all(load);
+    }
+    // Least connections: the proxy sends a new session to the new pod, so both pods hold sessions.
+    const sessions = [...busy, await connect('surge')];
+    await until('surge scaled back to one running pod', async () => (await runningPodsOf('surge')).length === 1, 90_000);
+    expect((await podsOf('surge')).filter((p) => p.metadata.labels?.['shoal.dev/state'] === 'draining')).toHaveLength(1);
+    for (const c of sessions) expect((await c.query('SELECT count(*)::int AS n FROM ticks')).rows).toEqual([{ n: 1 }]);
+    await Promise.all(sessions.map((c) => c.end()));
+    await until('the drained pod deleted once its sessions ended', async () => (await podsOf('surge')).length === 1, 60_000);
   });
 });

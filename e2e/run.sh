@@ -72,4 +72,4 @@ YAML
   *) echo "usage: e2e/run.sh local|kind" >&2; exit 2 ;;
 esac
 
-SHOAL_E2E_NAMESPACE="$NS" npx vitest run --config e2e/vitest.config.ts
+SHOAL_KUBECTL="$KUBECTL" SHOAL_E2E_NAMESPACE="$NS" npx vitest run --config e2e/vitest.config.ts

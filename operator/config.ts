@@ -19,6 +19,8 @@ export const operatorSettingsSchema = z.object({
   leaseName: z.string().default('shoal-operator').describe('the leader Lease'),
   drainLimit: duration.default(600_000).describe('a draining SQL pod is deleted this long after its drain began, sessions or not'),
   sampleInterval: duration.pipe(z.number().int().min(100)).default(10_000).describe("how often the autoscaler reads each SQL pod's /load"),
+  cpuWindow: duration.pipe(z.number().int().min(1000)).default(300_000).describe("the window of a tenant's average and peak CPU that sizes it"),
+  scaleDownStabilization: duration.default(300_000).describe('a scale-down waits until the last change of the replica count is this old'),
   concurrency: z.coerce.number().int().min(1).max(64).default(4).describe('tenants reconciled at once'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('log level'),
 });

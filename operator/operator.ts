@@ -130,6 +130,8 @@ export class Operator {
         tenants: () => controller.tenants.list(),
         podsOf: (tenant) => controller.pods.list().filter((p) => p.metadata.labels?.[TENANT_LABEL] === tenant),
         sampleIntervalMs: this.settings.sampleInterval,
+        cpuWindowMs: this.settings.cpuWindow,
+        scaleDownStabilizationMs: this.settings.scaleDownStabilization,
         events,
         log: this.log.child({ loop: 'autoscaler' }),
         onDecision: (_tenant, d) => this.metrics.scaleDecisions.inc({ rule: d.rule }),
