@@ -234,6 +234,25 @@ describe('admin', () => {
       [5, 'delta', 'TENANT_STATE_ACTIVE'],
     ]);
   });
+
+  it('creates a tenant after a quiet spell longer than the conflict window', async () => {
+    // The registry once read at the last commit's timestamp: once reads had moved the
+    // clock (and so the horizon) a conflict window past the last commit, every create
+    // failed TXN_TOO_OLD until some tenant wrote.
+    const quiet = await startTestKvpod(certs, { conflictWindow: '200ms' });
+    const admin = clientWith(certs, await certs.operator(), [quiet.address]);
+    const reader = clientWith(certs, await certs.tenant(2), [quiet.address]);
+    try {
+      expect((await admin.createTenant('early')).tenantId).toBe(2);
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await reader.get(k('nothing'))).value).toBeNull();
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await admin.createTenant('late')).tenantId).toBe(3);
+    } finally {
+      for (const c of [admin, reader]) c.close();
+      await quiet.stop();
+    }
+  });
 });
 
 describe('operations', () => {

@@ -96,7 +96,9 @@ export class TenantRegistry {
         throw new KvError('INVALID_REQUEST', `tenant ID must be >= ${MIN_TENANT_ID}`);
       }
       const id = tenantId ?? this.nextId;
-      const readTs = this.committer.applied;
+      // A fresh clock reading, not the last commit's timestamp: on a kvpod that only
+      // served reads for a while that one is older than the conflict horizon.
+      const readTs = await this.committer.readTimestamp(null);
       const record: TenantRecord = { tenantId: id, name, state: 'active', createdTs: readTs };
       await this.committer.commit({
         readTs,
