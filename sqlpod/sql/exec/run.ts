@@ -4,11 +4,12 @@ import type { Keyspace } from '../catalog/keyspace.js';
 import type { TableDescriptor } from '../catalog/descriptors.js';
 import { PRIMARY_INDEX_ID } from '../catalog/descriptors.js';
 import { SQLSTATE, SqlError } from '../errors.js';
-import { compile, type EvalContext, type Expr, type Row, type SubqueryResults } from '../plan/expr.js';
+import { compile, exprChildren, type EvalContext, type Expr, type Row, type SubqueryResults } from '../plan/expr.js';
 import type { PlanNode, SortKey, Subquery } from '../plan/plan.js';
 import { RowCodec } from '../rows/codec.js';
 import { SCAN_PAGE, type SqlTxn } from '../txn.js';
 import { KeyWriter, compare, encodeKey, type Datum, type SqlType } from '../types/index.js';
+import { hashJoin } from './join.js';
 import { accessKeys } from './spans.js';
 
 
@@ -66,6 +67,35 @@ export async function* run(node: PlanNode, ctx: ExecContext): Batches {
       }
       return;
     }
+    case 'place': {
+      const { offset, width } = node;
+      for await (const batch of run(node.input, ctx)) {
+        yield batch.map((row) => {
+          const wide: Row = new Array<Datum>(width).fill(null);
+          for (let i = 0; i < row.length; i++) wide[offset + i] = row[i] ?? null;
+          return wide;
+        });
+      }
+      return;
+    }
+    case 'compute': {
+      const values = node.values.map((v) => ({ slot: v.slot, value: compile(v.expr) }));
+      for await (const batch of run(node.input, ctx)) {
+        yield batch.map((row) => {
+          const out = row.slice();
+          for (const v of values) out[v.slot] = v.value(row, ctx.eval);
+          return out;
+        });
+      }
+      return;
+    }
+    case 'join':
+      yield* hashJoin(node, { eval: ctx.eval, input: (n) => run(n, ctx), pause: () => yieldNow(ctx), hashKey: (values, types) => rowKey(values, types, values.length),
+        beforeConcurrentReads: async () => {
+          if (!ctx.txn.catalogChecked) await ctx.txn.getMany([]);
+        },
+      });
+      return;
     case 'project': {
       const exprs = node.exprs.map(compile);
       const uses = sequenceUses(node.exprs);
@@ -258,7 +288,7 @@ export class Subqueries implements SubqueryResults {
     const ids = new Set<number>();
     const visit = (e: Expr): void => {
       if ((e.kind === 'subqueryValue' || e.kind === 'subqueryExists' || e.kind === 'subqueryIn') && this.plans[e.id]?.correlated) ids.add(e.id);
-      for (const child of childrenOf(e)) visit(child);
+      for (const child of exprChildren(e)) visit(child);
     };
     exprs.forEach(visit);
     return [...ids];
@@ -305,35 +335,10 @@ export function sequenceUses(exprs: readonly Expr[]): Map<number, number> {
   const uses = new Map<number, number>();
   const visit = (e: Expr): void => {
     if (e.kind === 'call' && e.sequence !== undefined) uses.set(e.sequence, (uses.get(e.sequence) ?? 0) + 1);
-    for (const child of childrenOf(e)) visit(child);
+    for (const child of exprChildren(e)) visit(child);
   };
   exprs.forEach(visit);
   return uses;
-}
-
-function childrenOf(e: Expr): readonly Expr[] {
-  switch (e.kind) {
-    case 'call':
-    case 'and':
-    case 'or':
-    case 'coalesce':
-    case 'minmax':
-      return e.args;
-    case 'not':
-    case 'isNull':
-    case 'isBool':
-      return [e.arg];
-    case 'case':
-      return [...e.whens.flat(), e.otherwise];
-    case 'distinct':
-      return [e.left, e.right];
-    case 'inList':
-      return [e.arg, ...e.list];
-    case 'subqueryIn':
-      return [e.arg];
-    default:
-      return [];
-  }
 }
 
 /** A string that is equal for rows PostgreSQL considers not distinct (NULLs equal, 1.0 = 1.00). */

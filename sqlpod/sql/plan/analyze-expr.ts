@@ -68,6 +68,8 @@ export class Grouping {
 export interface SubqueryPlanner {
   /** Plans a subquery, returns its id and output column types. */
   plan(select: Node, outer: Scope, location: number | undefined): { id: number; columns: readonly SqlType[]; correlated: boolean };
+  /** Replaces a planned subquery's row by expressions over it (the casts a comparison with it needs). */
+  reproject(id: number, exprs: readonly Expr[]): void;
 }
 
 export interface ExprContext {
@@ -433,7 +435,7 @@ function analyzeSubLink(s: SubLinkNode, ctx: ExprContext): Expr {
       if (planned.columns.length !== 1) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'subquery has too many columns', at(ctx, s.location));
       const arg = analyzeExpr(required(s.testexpr), ctx);
       const eq = withPosition(() => resolveOperator('=', arg.type, first), ctx, s.location);
-      if (eq.right.oid !== first.oid) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'IN (subquery) needing a cast of the subquery column is not supported yet', at(ctx, s.location));
+      if (eq.right.oid !== first.oid) ctx.subqueries.reproject(planned.id, [coerce({ kind: 'column', type: first, slot: 0 }, eq.right, 'implicit', ctx, s.location)]);
       return { kind: 'subqueryIn', type: T.bool, id: planned.id, arg: coerce(arg, eq.left ?? arg.type, 'implicit', ctx, s.location), equal: eq.fn, negated: false };
     }
     default:

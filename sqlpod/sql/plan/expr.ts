@@ -242,6 +242,32 @@ function inResult(x: Datum, values: readonly Datum[], equal: (a: Datum, b: Datum
   return sawNull ? null : negated;
 }
 
+/** The expressions an expression applies to directly (not those inside its subqueries). */
+export function exprChildren(e: Expr): readonly Expr[] {
+  switch (e.kind) {
+    case 'call':
+    case 'and':
+    case 'or':
+    case 'coalesce':
+    case 'minmax':
+      return e.args;
+    case 'not':
+    case 'isNull':
+    case 'isBool':
+      return [e.arg];
+    case 'case':
+      return [...e.whens.flat(), e.otherwise];
+    case 'distinct':
+      return [e.left, e.right];
+    case 'inList':
+      return [e.arg, ...e.list];
+    case 'subqueryIn':
+      return [e.arg];
+    default:
+      return [];
+  }
+}
+
 /** True when the expression's value cannot change during a statement (no columns, no volatile calls). */
 export function isStable(expr: Expr): boolean {
   switch (expr.kind) {

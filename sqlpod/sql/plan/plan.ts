@@ -31,12 +31,42 @@ export interface SortKey {
   readonly nullsFirst: boolean;
 }
 
+/** Which sides of a join keep their rows when nothing matches (the other side's columns are then NULL). */
+export type JoinType = 'inner' | 'left' | 'right' | 'full';
+
 export type PlanNode =
   /** Rows computed from expressions (SELECT without FROM, VALUES). */
   | { readonly kind: 'values'; readonly rows: readonly (readonly Expr[])[] }
   /** A table's rows (all its columns, in descriptor order) through one index. */
   | { readonly kind: 'scan'; readonly table: TableDescriptor; readonly access: IndexAccess }
   | { readonly kind: 'filter'; readonly input: PlanNode; readonly predicate: Expr }
+  /**
+   * Puts each input row at `offset` of a row `width` wide, NULL elsewhere: in a
+   * query with several FROM items every row has one slot per column of them
+   * all, so expressions read the same slots before and after any join.
+   */
+  | { readonly kind: 'place'; readonly input: PlanNode; readonly offset: number; readonly width: number }
+  /** Sets slots of each row to expressions over that row (columns JOIN … USING merges). */
+  | { readonly kind: 'compute'; readonly input: PlanNode; readonly values: readonly { readonly slot: number; readonly expr: Expr }[] }
+  /**
+   * Pairs of left and right rows (both as wide as the query's row) whose keys
+   * are equal and for which `residual` is true; the pair is the left row with
+   * the right row's `rightSlots` copied in. No keys: a nested loop. The `build`
+   * side is read into a hash table, the other streams past it.
+   */
+  | {
+      readonly kind: 'join';
+      readonly type: JoinType;
+      readonly left: PlanNode;
+      readonly right: PlanNode;
+      readonly leftKeys: readonly Expr[];
+      readonly rightKeys: readonly Expr[];
+      /** The type both sides' key values are compared as (integers as int8, strings as text). */
+      readonly keyTypes: readonly SqlType[];
+      readonly residual: Expr | null;
+      readonly build: 'left' | 'right';
+      readonly rightSlots: readonly number[];
+    }
   | { readonly kind: 'project'; readonly input: PlanNode; readonly exprs: readonly Expr[] }
   | { readonly kind: 'aggregate'; readonly input: PlanNode; readonly keys: readonly Expr[]; readonly aggregates: readonly AggregateCall[] }
   | { readonly kind: 'sort'; readonly input: PlanNode; readonly keys: readonly SortKey[] }

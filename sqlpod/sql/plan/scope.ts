@@ -13,6 +13,11 @@ export interface ScopeColumn {
   readonly columnNumber: number;
   /** Hidden columns (rowid) are found by name but left out of `*`. */
   readonly hidden: boolean;
+  /**
+   * Reachable only as `table.name` and left out of a bare `*`: a column a
+   * JOIN … USING merged into one unqualified column.
+   */
+  readonly qualifiedOnly?: boolean;
 }
 
 export class Scope {
@@ -43,7 +48,7 @@ export class Scope {
     let depth = 0;
     const chain = this.lineage();
     for (const [level, scope] of chain.entries()) {
-      const matches = scope.columns.filter((c) => c.name === name && (table === undefined || c.table === table));
+      const matches = scope.columns.filter((c) => c.name === name && (table === undefined ? !c.qualifiedOnly : c.table === table));
       if (matches.length > 1) throw new SqlError(SQLSTATE.AMBIGUOUS_COLUMN, `column reference "${name}" is ambiguous`, at);
       const found = matches[0];
       if (found) {
@@ -67,7 +72,7 @@ export class Scope {
 
   /** The columns `*` or `table.*` expands to. */
   star(table: string | undefined, position: number | undefined): ScopeColumn[] {
-    const cols = this.columns.filter((c) => !c.hidden && (table === undefined || c.table === table));
+    const cols = this.columns.filter((c) => !c.hidden && (table === undefined ? !c.qualifiedOnly : c.table === table));
     if (table !== undefined && cols.length === 0 && !this.columns.some((c) => c.table === table)) {
       throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `missing FROM-clause entry for table "${table}"`, position === undefined ? {} : { position });
     }

@@ -1,11 +1,9 @@
-// Planning a SELECT: FROM (none or one table for now), WHERE with index
-// selection, aggregation, the select list, DISTINCT, ORDER BY, LIMIT/OFFSET,
+// Planning a SELECT: FROM and WHERE (./from.ts: joins, index selection),
+// aggregation, the select list, DISTINCT, ORDER BY, LIMIT/OFFSET,
 // VALUES and set operations.
 import type { Node } from '@pgsql/types';
-import { resolveTable } from '../catalog/catalog.js';
-import type { TableDescriptor } from '../catalog/descriptors.js';
 import { SQLSTATE, SqlError } from '../errors.js';
-import { T, typeByOid, type SqlType } from '../types/index.js';
+import { T, type SqlType } from '../types/index.js';
 import {
   Grouping,
   analyzeExpr,
@@ -19,9 +17,11 @@ import {
   settleUnknown,
   type ExprContext,
 } from './analyze-expr.js';
-import { qualifiedName, sequenceLookup, type PlanContext } from './context.js';
+import { sequenceLookup, type PlanContext } from './context.js';
+
+export { columnType, fullScan, tableColumns } from './from.js';
 import type { Expr } from './expr.js';
-import { chooseAccess } from './index-selection.js';
+import { planFrom } from './from.js';
 import type { OutputColumn, PlanNode, QueryPlan, SortKey } from './plan.js';
 import { Scope, type ScopeColumn } from './scope.js';
 
@@ -34,9 +34,8 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
   if (select.op && select.op !== 'SETOP_NONE') return planSetOperation(select, ctx, outer);
   if (select.valuesLists) return finishQuery(planValues(select.valuesLists, ctx, outer), select, ctx, outer);
 
-  const { source, scope } = planFrom(select.fromClause ?? [], ctx, outer);
-  const exprCtx = (grouping: Grouping | null, clause?: string): ExprContext => ({
-    scope,
+  const exprCtxIn = (s: Scope, grouping: Grouping | null, clause?: string): ExprContext => ({
+    scope: s,
     params: ctx.params,
     session: ctx.session,
     position: ctx.position,
@@ -45,16 +44,15 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
     ...(clause === undefined ? {} : { noAggregates: clause }),
     subqueries: subqueryPlanner(ctx),
   });
+  const from = planFrom(select.fromClause ?? [], ctx, outer, {
+    planDerived: planSelect,
+    exprContext: (scope, clause) => exprCtxIn(scope, null, clause),
+  });
+  const scope = from.scope;
+  const exprCtx = (grouping: Grouping | null, clause?: string): ExprContext => exprCtxIn(scope, grouping, clause);
 
-  let node: PlanNode = source;
-  if (select.whereClause) {
-    const predicate = coerceToBool(analyzeExpr(select.whereClause, exprCtx(null, 'WHERE')), exprCtx(null), undefined, 'WHERE');
-    if (node.kind === 'scan') {
-      const table = node.table;
-      node = { kind: 'scan', table, access: chooseAccess(table, predicate, (id) => table.columns.findIndex((c) => c.id === id)) };
-    }
-    node = { kind: 'filter', input: node, predicate };
-  }
+  const predicate = select.whereClause ? coerceToBool(analyzeExpr(select.whereClause, exprCtx(null, 'WHERE')), exprCtx(null), undefined, 'WHERE') : null;
+  let node: PlanNode = from.plan(predicate);
 
   const targets = select.targetList ?? [];
   const aggregated =
@@ -83,7 +81,8 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
       const fields = val.ColumnRef.fields;
       const table = fields.length > 1 && fields[0] && 'String' in fields[0] ? fields[0].String.sval : undefined;
       for (const c of scope.star(table, ctx.position(val.ColumnRef.location))) {
-        const expr = grouping ? analyzeExpr({ ColumnRef: { fields: [{ String: { sval: c.table ?? '' } }, { String: { sval: c.name } }] } }, outCtx) : columnExpr(c);
+        const ref = [...(c.table === null ? [] : [{ String: { sval: c.table } }]), { String: { sval: c.name } }];
+        const expr = grouping ? analyzeExpr({ ColumnRef: { fields: ref } }, outCtx) : columnExpr(c);
         outputs.push({ expr, column: { name: c.name, type: c.type, tableOid: c.tableOid, columnNumber: c.columnNumber } });
       }
       continue;
@@ -178,39 +177,6 @@ function finishWith(input: PlanNode, columns: OutputColumn[], keys: SortKey[], w
   if (limit || offset) node = { kind: 'limit', input: node, limit, offset };
   if (keys.some((k) => k.slot >= width)) node = { kind: 'trim', input: node, width };
   return { root: node, columns, subqueries: ctx.subqueries, correlated: false };
-}
-
-function planFrom(from: readonly Node[], ctx: PlanContext, outer: Scope | null): { source: PlanNode; scope: Scope } {
-  if (from.length === 0) return { source: { kind: 'values', rows: [[]] }, scope: new Scope([], outer) };
-  const [only] = from;
-  if (from.length > 1 || !only || !('RangeVar' in only)) {
-    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'joins and subqueries in FROM are not supported yet');
-  }
-  const rv = only.RangeVar;
-  const table = resolveTable(ctx.catalog, ctx.names, qualifiedName(rv), ctx.position(rv.location));
-  return { source: fullScan(table), scope: new Scope(tableColumns(table, rv.alias?.aliasname ?? table.name), outer) };
-}
-
-export function fullScan(table: TableDescriptor): PlanNode {
-  return { kind: 'scan', table, access: { index: table.primaryKey, constraints: [], point: false } };
-}
-
-export function tableColumns(table: TableDescriptor, alias: string): ScopeColumn[] {
-  return table.columns.map((c, slot) => ({
-    table: alias,
-    name: c.name,
-    type: columnType(c.typeOid, c.typmod),
-    slot,
-    tableOid: table.id,
-    columnNumber: slot + 1,
-    hidden: c.hidden,
-  }));
-}
-
-export function columnType(oid: number, typmod: number): SqlType {
-  const base = typeByOid(oid);
-  if (!base) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `catalog names unknown type oid ${oid}`);
-  return typmod >= 0 ? { ...base, typmod } : base;
 }
 
 function columnExpr(c: ScopeColumn): Expr {
@@ -312,6 +278,10 @@ export function subqueryPlanner(ctx: PlanContext) {
       const correlated = probe.correlated;
       ctx.subqueries.push({ root: plan.root, correlated });
       return { id: ctx.subqueries.length - 1, columns: plan.columns.map((c) => c.type), correlated };
+    },
+    reproject(id: number, exprs: readonly Expr[]) {
+      const planned = ctx.subqueries[id];
+      if (planned) ctx.subqueries[id] = { ...planned, root: { kind: 'project', input: planned.root, exprs } };
     },
   };
 }

@@ -1,0 +1,167 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Catalog } from '../catalog/catalog.js';
+import type { ColumnDescriptor, Descriptor, TableDescriptor } from '../catalog/descriptors.js';
+import { SqlError } from '../errors.js';
+import { loadParser, parseStatements } from '../parser/index.js';
+import { T } from '../types/index.js';
+import { ParamTypes } from './analyze-expr.js';
+import type { PlanContext } from './context.js';
+import type { PlanNode, QueryPlan } from './plan.js';
+import { planSelect } from './select.js';
+
+beforeAll(loadParser);
+
+const column = (id: number, name: string, hidden = false): ColumnDescriptor => ({
+  id,
+  name,
+  typeOid: hidden ? T.int8.oid : T.int4.oid,
+  typmod: -1,
+  notNull: false,
+  defaultExpr: null,
+  hidden,
+  missingValue: null,
+});
+
+/** A table of int4 columns; the first is the primary key, or a hidden row id comes last. */
+function table(id: number, name: string, columns: readonly string[], withKey = true): TableDescriptor {
+  const cols = columns.map((c, i) => column(i + 1, c));
+  if (!withKey) cols.push(column(cols.length + 1, 'rowid', true));
+  const keyColumn = withKey ? 1 : cols.length;
+  return {
+    kind: 'table',
+    id,
+    name,
+    databaseId: 1,
+    schemaId: 2,
+    columns: cols,
+    primaryKey: { id: 1, name: `${name}_pkey`, unique: true, columnIds: [keyColumn], descending: [false] },
+    indexes: [],
+    checks: [],
+    nextColumnId: cols.length + 1,
+    nextIndexId: 2,
+  };
+}
+
+const tables: TableDescriptor[] = [
+  table(10, 'a', ['id', 'x', 'name']),
+  table(11, 'b', ['id', 'x', 'tag']),
+  table(12, 'c', ['k', 'w'], false),
+  ...Array.from({ length: 8 }, (_, i) => table(20 + i, `t${i + 1}`, [`a${i + 1}`, `b${i + 1}`, `x${i + 1}`])),
+];
+const descriptors: Descriptor[] = [{ kind: 'database', id: 1, name: 'db' }, { kind: 'schema', id: 2, name: 'public', databaseId: 1 }, ...tables];
+const catalog = new Catalog(1n, descriptors, new Map());
+
+function plan(sql: string): QueryPlan {
+  const [stmt] = parseStatements(sql);
+  if (!stmt || !('SelectStmt' in stmt.node)) throw new Error('not a SELECT');
+  const ctx: PlanContext = {
+    catalog,
+    names: { databaseId: 1, searchPath: ['public'] },
+    session: { user: 'u', database: 'db', searchPath: ['public'], timeZone: 'UTC', serverVersion: '17' },
+    params: new ParamTypes([]),
+    position: (l) => (l === undefined ? undefined : l + 1),
+    subqueries: [],
+  };
+  return planSelect(stmt.node.SelectStmt, ctx);
+}
+
+function nodes(n: PlanNode): PlanNode[] {
+  const children: PlanNode[] =
+    n.kind === 'join' ? [n.left, n.right] : n.kind === 'union' ? [...n.inputs] : n.kind === 'setop' ? [n.left, n.right] : 'input' in n ? [n.input] : [];
+  return [n, ...children.flatMap(nodes)];
+}
+
+const ofKind = <K extends PlanNode['kind']>(p: QueryPlan, kind: K) => nodes(p.root).filter((n): n is Extract<PlanNode, { kind: K }> => n.kind === kind);
+
+function errorOf(sql: string): { code: string; message: string } {
+  try {
+    plan(sql);
+  } catch (e) {
+    if (e instanceof SqlError) return { code: e.code, message: e.message };
+    throw e;
+  }
+  throw new Error(`planned: ${sql}`);
+}
+
+describe('FROM with several items', () => {
+  it('hash-joins on the equality and pushes the constant to the scan, which reads the key', () => {
+    const p = plan('SELECT * FROM a, b WHERE a.id = b.x AND b.id = 5');
+    const [join] = ofKind(p, 'join');
+    expect(join?.leftKeys.length).toBe(1);
+    expect(join?.residual).toBeNull();
+    const b = ofKind(p, 'scan').find((s) => s.table.name === 'b');
+    expect(b?.access.point).toBe(true);
+  });
+
+  it('joins eight tables with an equality at every step, whatever the FROM order', () => {
+    const p = plan(
+      'SELECT x1, x8 FROM t5, t2, t8, t1, t7, t3, t6, t4 WHERE a1 = b2 AND a2 = b3 AND a3 = b4 AND a4 = b5 AND a5 = b6 AND a6 = b7 AND a7 = b8 AND a8 = 3',
+    );
+    const joins = ofKind(p, 'join');
+    expect(joins).toHaveLength(7);
+    expect(joins.every((j) => j.leftKeys.length === 1 && j.residual === null)).toBe(true);
+    expect(ofKind(p, 'filter')).toHaveLength(1);
+  });
+
+  it('orders explicit inner joins and comma items as one set', () => {
+    const joins = ofKind(plan('SELECT 1 FROM t1 CROSS JOIN t2, t3 WHERE a1 = b3 AND a2 = b3'), 'join');
+    expect(joins.map((j) => j.leftKeys.length)).toEqual([1, 1]);
+  });
+
+  it('uses a nested loop with the condition when no equality joins', () => {
+    const [join] = ofKind(plan('SELECT 1 FROM a JOIN b ON a.id < b.id'), 'join');
+    expect(join?.leftKeys).toEqual([]);
+    expect(join?.residual).not.toBeNull();
+  });
+
+  it('filters the preserved side of a LEFT JOIN by WHERE and the other by ON before joining', () => {
+    const p = plan('SELECT 1 FROM a LEFT JOIN b ON a.id = b.id AND b.x = 3 WHERE a.x = 4');
+    const [join] = ofKind(p, 'join');
+    expect(join?.type).toBe('left');
+    expect(join?.residual).toBeNull();
+    expect(p.root.kind === 'project' && p.root.input.kind).toBe('join');
+    expect(ofKind(p, 'filter')).toHaveLength(2);
+  });
+
+  it('keeps a WHERE conjunct over the NULL-extended side above the join', () => {
+    const p = plan('SELECT 1 FROM a LEFT JOIN b ON a.id = b.id WHERE b.x IS NULL');
+    expect(p.root.kind === 'project' && p.root.input.kind).toBe('filter');
+  });
+
+  it('computes the merged column of FULL JOIN USING', () => {
+    const p = plan('SELECT * FROM a FULL JOIN b USING (id)');
+    expect(p.columns.map((c) => c.name)).toEqual(['id', 'x', 'name', 'x', 'tag']);
+    expect(ofKind(p, 'compute')).toHaveLength(1);
+  });
+
+  const stars: [string, string[]][] = [
+    ['SELECT * FROM a, c', ['id', 'x', 'name', 'k', 'w']],
+    ['SELECT * FROM a JOIN b USING (id)', ['id', 'x', 'name', 'x', 'tag']],
+    ['SELECT * FROM a NATURAL JOIN b', ['id', 'x', 'name', 'tag']],
+    ['SELECT b.*, a.* FROM a JOIN b USING (id, x)', ['id', 'x', 'tag', 'id', 'x', 'name']],
+    ['SELECT * FROM a JOIN b USING (id) JOIN c ON c.k = id', ['id', 'x', 'name', 'x', 'tag', 'k', 'w']],
+    ['SELECT * FROM (SELECT id, x FROM a) AS d(p), b AS e(q)', ['p', 'x', 'q', 'x', 'tag']],
+  ];
+  it.each(stars)('expands %s', (sql, names) => {
+    expect(plan(sql).columns.map((c) => c.name)).toEqual(names);
+  });
+
+  const errors: [string, string][] = [
+    ['SELECT x FROM a, b', '42702'],
+    ['SELECT id FROM a JOIN b ON true', '42702'],
+    ['SELECT * FROM a, a', '42712'],
+    ['SELECT * FROM a, b AS a', '42712'],
+    ['SELECT * FROM a JOIN b USING (nope)', '42703'],
+    ['SELECT * FROM a JOIN b USING (id, id)', '42701'],
+    ['SELECT * FROM (a CROSS JOIN b) JOIN c ON true JOIN b AS e USING (id)', '42702'],
+    ['SELECT * FROM a JOIN b ON a.id = c.k, c', '42P01'],
+    ['SELECT * FROM a, LATERAL (SELECT a.id) s', '0A000'],
+    ['SELECT * FROM generate_series(1, 3)', '0A000'],
+    ['SELECT * FROM (a JOIN b USING (id)) AS j', '0A000'],
+    ['SELECT * FROM a LEFT JOIN b ON EXISTS (SELECT 1 FROM c WHERE c.k = a.id)', '0A000'],
+    ['SELECT * FROM a JOIN b ON count(*) > 0', '42803'],
+  ];
+  it.each(errors)('refuses %s with %s', (sql, code) => {
+    expect(errorOf(sql).code).toBe(code);
+  });
+});

@@ -1,0 +1,409 @@
+// Planning FROM: its items (tables, subqueries, joins) are bound to slots of
+// one row as wide as all their columns together, which is what the scope's
+// names point at; then the WHERE clause's conjuncts go as far down as they
+// can (to a table's scan, where they pick its index), and inner-joined items
+// are joined in the order ./join.ts picks.
+import type { Node } from '@pgsql/types';
+import { resolveTable } from '../catalog/catalog.js';
+import type { TableDescriptor } from '../catalog/descriptors.js';
+import { SQLSTATE, SqlError } from '../errors.js';
+import { T, typeByOid, type SqlType } from '../types/index.js';
+import { applyOperator, at, coerce, coerceToBool, commonType, analyzeExpr, type ExprContext } from './analyze-expr.js';
+import { qualifiedName, stringsOf, type PlanContext } from './context.js';
+import type { Expr } from './expr.js';
+import { chooseAccess, conjuncts } from './index-selection.js';
+import { UNKNOWN_ROWS, describeConjunct, equiKey, estimateScan, orderJoins, within, type Conjunct, type JoinInput } from './join.js';
+import type { JoinType, PlanNode, QueryPlan } from './plan.js';
+import { Scope, type ScopeColumn } from './scope.js';
+
+type SelectNode = Extract<Node, { SelectStmt: unknown }>['SelectStmt'];
+type JoinExprNode = Extract<Node, { JoinExpr: unknown }>['JoinExpr'];
+
+/** What planning FROM needs of the SELECT planner (./select.ts), passed in to keep the modules acyclic. */
+export interface FromHooks {
+  /** Plans a subquery in FROM. */
+  readonly planDerived: (select: SelectNode, ctx: PlanContext, outer: Scope | null) => QueryPlan;
+  /** The context JOIN conditions are analyzed in. */
+  readonly exprContext: (scope: Scope, clause: string) => ExprContext;
+}
+
+interface ComputedSlot {
+  readonly slot: number;
+  readonly expr: Expr;
+}
+
+/** A FROM item bound to slots of the query's row; `slots` are those filled once it has run. */
+type Bound =
+  | { readonly kind: 'table'; readonly table: TableDescriptor; readonly offset: number; readonly slots: ReadonlySet<number> }
+  | { readonly kind: 'derived'; readonly root: PlanNode; readonly offset: number; readonly width: number; readonly slots: ReadonlySet<number> }
+  /** Items joined by inner and cross joins (and commas): they may be joined in any order. */
+  | { readonly kind: 'inner'; readonly items: readonly Bound[]; readonly conditions: readonly Expr[]; readonly computed: readonly ComputedSlot[]; readonly slots: ReadonlySet<number> }
+  | {
+      readonly kind: 'outer';
+      readonly type: Exclude<JoinType, 'inner'>;
+      readonly left: Bound;
+      readonly right: Bound;
+      readonly conditions: readonly Expr[];
+      readonly computed: readonly ComputedSlot[];
+      readonly slots: ReadonlySet<number>;
+    };
+
+interface BoundItem {
+  readonly item: Bound;
+  /** In `*` order. */
+  readonly columns: readonly ScopeColumn[];
+}
+
+export interface PlannedFrom {
+  readonly scope: Scope;
+  /** The FROM clause's rows filtered by the (analyzed) WHERE clause. */
+  plan(where: Expr | null): PlanNode;
+}
+
+export function planFrom(from: readonly Node[], ctx: PlanContext, outer: Scope | null, hooks: FromHooks): PlannedFrom {
+  if (from.length === 0) {
+    return {
+      scope: new Scope([], outer),
+      plan: (where) => (where ? { kind: 'filter', input: { kind: 'values', rows: [[]] }, predicate: where } : { kind: 'values', rows: [[]] }),
+    };
+  }
+  const binder = new Binder(ctx, outer, hooks);
+  const bound = from.map((n) => binder.bind(n));
+  const parts = bound.map((b) => innerParts(b.item));
+  const root: Bound =
+    bound.length === 1 && bound[0]
+      ? bound[0].item
+      : {
+          kind: 'inner',
+          items: parts.flatMap((p) => p.items),
+          conditions: parts.flatMap((p) => p.conditions),
+          computed: parts.flatMap((p) => p.computed),
+          slots: union(bound.map((b) => b.item.slots)),
+        };
+  const width = binder.width;
+  const correlated = (id: number) => ctx.subqueries[id]?.correlated ?? true;
+  return {
+    scope: new Scope(bound.flatMap((b) => b.columns), outer),
+    plan(where) {
+      const filters = conjuncts(where).map((e) => describeConjunct(e, correlated));
+      const node = new JoinPlanner(width, correlated).plan(root, filters.filter((p) => !p.pinned)).node;
+      // Correlated subqueries may read any FROM item: they run on whole rows.
+      return filtered(node, filters.filter((p) => p.pinned));
+    },
+  };
+}
+
+/** Gives FROM items their slots and names. */
+class Binder {
+  width = 0;
+  private readonly names = new Set<string>();
+
+  constructor(
+    private readonly ctx: PlanContext,
+    private readonly outer: Scope | null,
+    private readonly hooks: FromHooks,
+  ) {}
+
+  bind(node: Node): BoundItem {
+    if ('RangeVar' in node) return this.table(node.RangeVar);
+    if ('RangeSubselect' in node) return this.derived(node.RangeSubselect);
+    if ('JoinExpr' in node) return this.join(node.JoinExpr);
+    const kind = 'RangeFunction' in node ? 'functions' : Object.keys(node)[0] ?? '?';
+    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `${kind} in FROM are not supported yet`);
+  }
+
+  private table(rv: Extract<Node, { RangeVar: unknown }>['RangeVar']): BoundItem {
+    const table = resolveTable(this.ctx.catalog, this.ctx.names, qualifiedName(rv), this.ctx.position(rv.location));
+    const name = rv.alias?.aliasname ?? table.name;
+    this.claim(name, rv.location);
+    const offset = this.take(table.columns.length);
+    const renamed = renameColumns(tableColumns(table, name), stringsOf(rv.alias?.colnames), name);
+    return { item: { kind: 'table', table, offset, slots: range(offset, table.columns.length) }, columns: renamed.map((c) => ({ ...c, slot: c.slot + offset })) };
+  }
+
+  private derived(rs: Extract<Node, { RangeSubselect: unknown }>['RangeSubselect']): BoundItem {
+    if (rs.lateral) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'LATERAL subqueries are not supported yet');
+    const sub = rs.subquery;
+    if (!sub || !('SelectStmt' in sub)) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'only SELECT subqueries are supported in FROM');
+    // Not lateral: the subquery sees the enclosing queries, not its sibling FROM items.
+    const plan = this.hooks.planDerived(sub.SelectStmt, this.ctx, this.outer);
+    const name = rs.alias?.aliasname ?? null;
+    if (name !== null) this.claim(name, undefined);
+    const width = plan.columns.length;
+    const offset = this.take(width);
+    const columns: ScopeColumn[] = plan.columns.map((c, i) => ({
+      table: name,
+      name: c.name,
+      type: c.type,
+      slot: i,
+      tableOid: c.tableOid,
+      columnNumber: c.columnNumber,
+      hidden: false,
+    }));
+    const renamed = renameColumns(columns, stringsOf(rs.alias?.colnames), name ?? 'subquery');
+    return {
+      item: { kind: 'derived', root: plan.root, offset, width, slots: range(offset, width) },
+      columns: renamed.map((c) => ({ ...c, slot: c.slot + offset })),
+    };
+  }
+
+  private join(j: JoinExprNode): BoundItem {
+    if (j.alias || j.join_using_alias) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'aliases of joins are not supported yet');
+    const type = joinType(j.jointype);
+    const left = this.bind(required(j.larg));
+    const right = this.bind(required(j.rarg));
+    const exprCtx = this.hooks.exprContext(new Scope([...left.columns, ...right.columns], this.outer), 'JOIN conditions');
+    const using = j.isNatural ? naturalColumns(left.columns, right.columns) : stringsOf(j.usingClause);
+    const merged: ScopeColumn[] = [];
+    const computed: ComputedSlot[] = [];
+    const conditions: Expr[] = [];
+    const mergedAway = new Set<ScopeColumn>();
+    for (const [i, name] of using.entries()) {
+      if (using.indexOf(name) !== i) throw new SqlError(SQLSTATE.DUPLICATE_COLUMN, `column name "${name}" appears more than once in USING clause`);
+      const l = usingColumn(left.columns, name, 'left');
+      const r = usingColumn(right.columns, name, 'right');
+      mergedAway.add(l).add(r);
+      const lExpr: Expr = { kind: 'column', type: l.type, slot: l.slot };
+      const rExpr: Expr = { kind: 'column', type: r.type, slot: r.slot };
+      conditions.push(coerceToBool(applyOperator('=', lExpr, rExpr, exprCtx, undefined), exprCtx, undefined, 'JOIN/USING'));
+      const common = commonType([lExpr, rExpr], 'JOIN/USING', exprCtx, undefined);
+      const lValue = coerce(lExpr, common, 'implicit', exprCtx, undefined);
+      const rValue = coerce(rExpr, common, 'implicit', exprCtx, undefined);
+      // The merged column is the non-NULL-extended side's (either one's under FULL).
+      const value: Expr = type === 'full' ? { kind: 'coalesce', type: common, args: [lValue, rValue] } : type === 'right' ? rValue : lValue;
+      const source = type === 'right' ? r : l;
+      let slot: number;
+      if (value.kind === 'column') slot = value.slot;
+      else {
+        slot = this.take(1);
+        computed.push({ slot, expr: value });
+      }
+      merged.push({ table: null, name, type: common, slot, tableOid: source.tableOid, columnNumber: source.columnNumber, hidden: false });
+    }
+    if (j.quals) {
+      if (using.length) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'a join has either ON or USING, not both');
+      const on = coerceToBool(analyzeExpr(j.quals, exprCtx), exprCtx, undefined, 'JOIN/ON');
+      conditions.push(...conjuncts(on));
+    } else if (type !== 'inner' && !j.isNatural && using.length === 0) {
+      throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'an outer join needs an ON or USING condition');
+    }
+    const columns = [...merged, ...[...left.columns, ...right.columns].map((c) => (mergedAway.has(c) ? { ...c, qualifiedOnly: true } : c))];
+    const slots = union([left.item.slots, right.item.slots, new Set(computed.map((c) => c.slot))]);
+    if (type === 'inner') {
+      const parts = [left.item, right.item].map(innerParts);
+      const item: Bound = {
+        kind: 'inner',
+        items: parts.flatMap((p) => p.items),
+        conditions: [...parts.flatMap((p) => p.conditions), ...conditions],
+        computed: [...parts.flatMap((p) => p.computed), ...computed],
+        slots,
+      };
+      return { item, columns };
+    }
+    return { item: { kind: 'outer', type, left: left.item, right: right.item, conditions, computed, slots }, columns };
+  }
+
+  /** Two FROM items may not have one name (PostgreSQL's checkNameSpaceConflicts). */
+  private claim(name: string, location: number | undefined): void {
+    if (this.names.has(name)) throw new SqlError(SQLSTATE.DUPLICATE_ALIAS, `table name "${name}" specified more than once`, at(this.ctx, location));
+    this.names.add(name);
+  }
+
+  private take(n: number): number {
+    const offset = this.width;
+    this.width += n;
+    return offset;
+  }
+}
+
+/** An inner-join operand as items of one inner join. */
+function innerParts(b: Bound): { items: readonly Bound[]; conditions: readonly Expr[]; computed: readonly ComputedSlot[] } {
+  return b.kind === 'inner' ? b : { items: [b], conditions: [], computed: [] };
+}
+
+function joinType(t: string | undefined): JoinType {
+  switch (t) {
+    case 'JOIN_INNER':
+      return 'inner';
+    case 'JOIN_LEFT':
+      return 'left';
+    case 'JOIN_RIGHT':
+      return 'right';
+    case 'JOIN_FULL':
+      return 'full';
+    default:
+      throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `join type ${t ?? '?'} is not supported`);
+  }
+}
+
+/** Columns named alike on both sides, in the left side's order. */
+export function naturalColumns(left: readonly ScopeColumn[], right: readonly ScopeColumn[]): string[] {
+  const visible = (cols: readonly ScopeColumn[]) => cols.filter((c) => !c.hidden && !c.qualifiedOnly).map((c) => c.name);
+  const rightNames = new Set(visible(right));
+  return [...new Set(visible(left).filter((n) => rightNames.has(n)))];
+}
+
+function usingColumn(columns: readonly ScopeColumn[], name: string, side: 'left' | 'right'): ScopeColumn {
+  const found = columns.filter((c) => c.name === name && !c.qualifiedOnly);
+  if (found.length > 1) throw new SqlError(SQLSTATE.AMBIGUOUS_COLUMN, `common column name "${name}" appears more than once in ${side} table`);
+  const [column] = found;
+  if (!column) throw new SqlError(SQLSTATE.UNDEFINED_COLUMN, `column "${name}" specified in USING clause does not exist in ${side} table`);
+  return column;
+}
+
+/** `alias(a, b, …)` renames the first columns. */
+function renameColumns(columns: ScopeColumn[], names: readonly string[], table: string): ScopeColumn[] {
+  const visible = columns.filter((c) => !c.hidden).length;
+  if (names.length > visible) {
+    throw new SqlError(SQLSTATE.INVALID_COLUMN_REFERENCE, `table "${table}" has ${visible} columns available but ${names.length} columns specified`);
+  }
+  let i = 0;
+  return columns.map((c) => (c.hidden ? c : { ...c, name: names[i++] ?? c.name }));
+}
+
+/** Builds the join plan of bound FROM items, placing each conjunct where it can run first. */
+class JoinPlanner {
+  constructor(
+    private readonly width: number,
+    private readonly correlated: (id: number) => boolean,
+  ) {}
+
+  /** `pushed`: conjuncts over this item's slots only, none pinned. */
+  plan(b: Bound, pushed: readonly Conjunct[]): { node: PlanNode; estimate: number } {
+    switch (b.kind) {
+      case 'table':
+        return this.table(b, pushed);
+      case 'derived': {
+        const placed: PlanNode = b.offset === 0 && b.width === this.width ? b.root : { kind: 'place', input: b.root, offset: b.offset, width: this.width };
+        return { node: filtered(placed, pushed), estimate: UNKNOWN_ROWS };
+      }
+      case 'inner':
+        return this.inner(b, pushed);
+      case 'outer':
+        return this.outer(b, pushed);
+    }
+  }
+
+  private table(b: Extract<Bound, { kind: 'table' }>, pushed: readonly Conjunct[]): { node: PlanNode; estimate: number } {
+    const { table, offset } = b;
+    const access = chooseAccess(table, andOf(pushed), (id) => offset + table.columns.findIndex((c) => c.id === id));
+    let node: PlanNode = { kind: 'scan', table, access };
+    if (offset !== 0 || table.columns.length !== this.width) node = { kind: 'place', input: node, offset, width: this.width };
+    return { node: filtered(node, pushed), estimate: estimateScan(access, pushed.length) };
+  }
+
+  private inner(b: Extract<Bound, { kind: 'inner' }>, pushed: readonly Conjunct[]): { node: PlanNode; estimate: number } {
+    const all = [...pushed, ...b.conditions.map((e) => describeConjunct(e, this.correlated))];
+    const perItem = b.items.map((): Conjunct[] => []);
+    const between: Conjunct[] = [];
+    for (const c of all) {
+      const owner = c.pinned || c.slots.size === 0 ? -1 : b.items.findIndex((item) => within(c.slots, item.slots));
+      if (owner >= 0) perItem[owner]?.push(c);
+      else between.push(c);
+    }
+    const inputs = b.items.map((item, i) => ({ ...this.plan(item, perItem[i] ?? []), slots: item.slots }));
+    const steps = orderJoins(inputs, between);
+    const [first, ...rest] = steps;
+    const start = inputs[first?.input ?? 0];
+    if (!start) throw new SqlError(SQLSTATE.INTERNAL_ERROR, 'an inner join without items');
+    let node = start.node;
+    let joined: ReadonlySet<number> = start.slots;
+    let estimate = start.estimate;
+    const applied = new Set<number>();
+    for (const step of rest) {
+      const input = inputs[step.input] as JoinInput & { node: PlanNode };
+      node = this.join('inner', { node, estimate, slots: joined }, input, step.conjuncts.map((k) => between[k] as Conjunct));
+      step.conjuncts.forEach((k) => applied.add(k));
+      joined = union([joined, input.slots]);
+      estimate = step.estimate;
+    }
+    // Left over: pinned conjuncts, those over no slot, and those reading merged USING columns.
+    const late = between.filter((_, k) => !applied.has(k));
+    return { node: filtered(computeSlots(node, b.computed), late), estimate };
+  }
+
+  private outer(b: Extract<Bound, { kind: 'outer' }>, pushed: readonly Conjunct[]): { node: PlanNode; estimate: number } {
+    const conditions = b.conditions.map((e) => describeConjunct(e, this.correlated));
+    if (conditions.some((c) => c.pinned)) {
+      throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'correlated subqueries in the ON clause of an outer join are not supported yet');
+    }
+    // WHERE conjuncts over the preserved side only may filter it first; ON conjuncts over the NULL-extended side only may filter that.
+    const toLeft = [...(b.type === 'left' ? pushed : []), ...(b.type === 'right' ? conditions : [])].filter((c) => c.slots.size > 0 && within(c.slots, b.left.slots));
+    const toRight = [...(b.type === 'right' ? pushed : []), ...(b.type === 'left' ? conditions : [])].filter((c) => c.slots.size > 0 && within(c.slots, b.right.slots));
+    const left = { ...this.plan(b.left, toLeft), slots: b.left.slots };
+    const right = { ...this.plan(b.right, toRight), slots: b.right.slots };
+    const node = this.join(b.type, left, right, conditions.filter((c) => !toLeft.includes(c) && !toRight.includes(c)));
+    const estimate = b.type === 'left' ? left.estimate : b.type === 'right' ? right.estimate : left.estimate + right.estimate;
+    return { node: filtered(computeSlots(node, b.computed), pushed.filter((c) => !toLeft.includes(c) && !toRight.includes(c))), estimate };
+  }
+
+  private join(type: JoinType, left: JoinInput & { node: PlanNode }, right: JoinInput & { node: PlanNode }, conditions: readonly Conjunct[]): PlanNode {
+    const keys = conditions.map((c) => equiKey(c, left.slots, right.slots));
+    const residual = conditions.filter((_, i) => keys[i] === null);
+    const equi = keys.filter((k) => k !== null);
+    return {
+      kind: 'join',
+      type,
+      left: left.node,
+      right: right.node,
+      leftKeys: equi.map((k) => k.left),
+      rightKeys: equi.map((k) => k.right),
+      keyTypes: equi.map((k) => k.type),
+      residual: andOf(residual),
+      build: right.estimate <= left.estimate ? 'right' : 'left',
+      rightSlots: [...right.slots].sort((a, b) => a - b),
+    };
+  }
+}
+
+function filtered(node: PlanNode, parts: readonly Conjunct[]): PlanNode {
+  const predicate = andOf(parts);
+  return predicate ? { kind: 'filter', input: node, predicate } : node;
+}
+
+function computeSlots(node: PlanNode, values: readonly ComputedSlot[]): PlanNode {
+  return values.length ? { kind: 'compute', input: node, values } : node;
+}
+
+function andOf(parts: readonly Conjunct[]): Expr | null {
+  if (parts.length === 0) return null;
+  if (parts.length === 1) return parts[0]?.expr ?? null;
+  return { kind: 'and', type: T.bool, args: parts.map((p) => p.expr) };
+}
+
+function union(sets: readonly ReadonlySet<number>[]): Set<number> {
+  const out = new Set<number>();
+  for (const s of sets) for (const v of s) out.add(v);
+  return out;
+}
+
+function range(offset: number, n: number): Set<number> {
+  return new Set(Array.from({ length: n }, (_, i) => offset + i));
+}
+
+function required(n: Node | undefined): Node {
+  if (n === undefined) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'incomplete join');
+  return n;
+}
+
+export function fullScan(table: TableDescriptor): PlanNode {
+  return { kind: 'scan', table, access: { index: table.primaryKey, constraints: [], point: false } };
+}
+
+export function tableColumns(table: TableDescriptor, alias: string): ScopeColumn[] {
+  return table.columns.map((c, slot) => ({
+    table: alias,
+    name: c.name,
+    type: columnType(c.typeOid, c.typmod),
+    slot,
+    tableOid: table.id,
+    columnNumber: slot + 1,
+    hidden: c.hidden,
+  }));
+}
+
+export function columnType(oid: number, typmod: number): SqlType {
+  const base = typeByOid(oid);
+  if (!base) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `catalog names unknown type oid ${oid}`);
+  return typmod >= 0 ? { ...base, typmod } : base;
+}
