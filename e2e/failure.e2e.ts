@@ -127,7 +127,7 @@ describe('the operator under failure', () => {
     await until('the storm tenants Ready', async () => (await Promise.all(STORM.map(tenant))).every((t) => condition(t, 'Ready') === 'True'));
     // Six pods wanted at once from a pool of two: plucks race each other and the ReplicaSet's refills.
     await Promise.all(STORM.map((name) => scale(name, 2)));
-    await until('two running pods for each storm tenant and a full pool', () => settled(STORM), 180_000);
+    await until('two running pods for each storm tenant and a full pool', () => settled(STORM), 300_000);
     await expectNothingLeakedOrBoundTwice();
   });
 

@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     include: ['e2e/**/*.e2e.ts'],
     globalSetup: ['e2e/global-setup.ts'],
-    testTimeout: 300_000,
+    testTimeout: 600_000,
     hookTimeout: 900_000,
     fileParallelism: false,
   },
