@@ -80,6 +80,30 @@ describe('a tenant from kubectl apply to psql', () => {
   });
 });
 
+describe('keyspace retention', () => {
+  it('keeps a retained keyspace: applied again, the tenant has its ID and its data back', async () => {
+    const ready = (name: string) => until(`${name} Ready`, async () => condition(await tenant(name), 'Ready') === 'True');
+    await apply('keeper', { keyspaceRetention: 'Retain' });
+    await ready('keeper');
+    const c = await connect('keeper');
+    await c.query('CREATE TABLE ledger (id int PRIMARY KEY, note text)');
+    await c.query("INSERT INTO ledger VALUES (1, 'kept')");
+    await c.end();
+    const id = (await tenant('keeper'))?.status?.tenantId;
+    const before = await keyspaces();
+    await api().delete(crdbTenantPath(NS, 'keeper'));
+    await until('keeper gone', async () => (await tenant('keeper')) === undefined);
+    expect(await keyspaces()).toEqual(before);
+    // A new Secret (new password) for the adopted keyspace: the stamp makes it the admin's.
+    await apply('keeper', { keyspaceRetention: 'Retain' });
+    await ready('keeper');
+    const again = await connect('keeper');
+    expect((await tenant('keeper'))?.status?.tenantId).toBe(id);
+    expect((await again.query('SELECT note FROM ledger')).rows).toEqual([{ note: 'kept' }]);
+    await again.end();
+  });
+});
+
 describe('autoscaling on CPU', () => {
   it('adds a pod under load, and drains one when the load is gone without ending a session', async () => {
     await apply('surge', { idleTimeout: '0', maxReplicas: 2, autoscaling: { targetAverageCpuPerPod: 0.1, targetPeakCpuPerPod: 0.15 } });

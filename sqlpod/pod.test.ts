@@ -164,6 +164,24 @@ async function eventually<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+describe('the admin password', () => {
+  it("follows the stamp: a new password replaces the stored one (a tenant re-created over a retained keyspace has a new Secret)", async () => {
+    const first = await stamped();
+    await (await client(first)).query('CREATE TABLE kept (id integer PRIMARY KEY)');
+    const pod = await startUnboundPod(certs);
+    pods.push(pod);
+    const stamp = await stampFor(certs, tenant, kv.address);
+    const answer = await control(certs, pod.addresses.control?.port ?? 0, 'POST', '/stamp', { ...stamp, admin: { username: ADMIN.username, password: 'rotated-password' } });
+    expect(answer.status).toBe(200);
+    const rotated = new pg.Client(clientConfig(certs, pod, 'defaultdb', ADMIN.username, 'rotated-password'));
+    await rotated.connect();
+    clients.push(rotated);
+    expect((await rotated.query("SELECT count(*)::int AS n FROM kept")).rows).toEqual([{ n: 0 }]);
+    const old = new pg.Client(clientConfig(certs, pod, 'defaultdb', ADMIN.username, ADMIN.password));
+    await expect(old.connect()).rejects.toMatchObject({ code: '28P01' });
+  });
+});
+
 describe('drain limit', () => {
   it('exits at the drain limit even with a session still open', async () => {
     const pod = await stamped();

@@ -30,6 +30,7 @@ export {
   ScramServer,
   hashPassword,
   parseVerifier,
+  verifyPassword,
   SCRAM_MECHANISM,
   DEFAULT_SCRAM_ITERATIONS,
   type ScramServerOptions,

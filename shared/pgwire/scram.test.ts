@@ -15,6 +15,7 @@ import {
   ScramServer,
   decodeSaslInitialResponse,
   hashPassword,
+  verifyPassword,
   parseVerifier,
   type FrontendPacket,
 } from './index.js';
@@ -67,6 +68,15 @@ describe('ScramServer', () => {
     expect(hashPassword('pw')).not.toBe(v);
     expect(parseVerifier('md5abcdef')).toBeUndefined();
     expect(parseVerifier('SCRAM-SHA-256$4096:c2FsdA==$c2hvcnQ=:c2hvcnQ=')).toBeUndefined();
+  });
+
+  it.each([
+    ['the same password', 'pw', hashPassword('pw', 4096), true],
+    ['another password', 'pW', hashPassword('pw', 4096), false],
+    ['the empty password against a real one', '', hashPassword('pw', 4096), false],
+    ['a malformed verifier', 'pw', 'md5abcdef', false],
+  ])('verifyPassword: %s → %s', (_name, password, verifier, expected) => {
+    expect(verifyPassword(verifier, password)).toBe(expected);
   });
 
   it("accepts 'y,,' when the client final repeats it", () => {

@@ -57,6 +57,14 @@ export function parseVerifier(verifier: string): ScramVerifier | undefined {
   return { iterations, salt, storedKey, serverKey };
 }
 
+/** Whether `password` is the one `verifier` was made from (false for a malformed verifier). Costs one PBKDF2. */
+export function verifyPassword(verifier: string, password: string): boolean {
+  const stored = parseVerifier(verifier);
+  if (!stored) return false;
+  const computed = parseVerifier(hashPassword(password, stored.iterations, stored.salt));
+  return computed !== undefined && timingSafeEqual(stored.storedKey, computed.storedKey) && timingSafeEqual(stored.serverKey, computed.serverKey);
+}
+
 /** Per-process secret that makes mock salts stable per user name, yet unpredictable. */
 const PROCESS_MOCK_SECRET = randomBytes(32);
 

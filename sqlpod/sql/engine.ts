@@ -3,7 +3,7 @@
 // values and row ids.
 import { randomInt } from 'node:crypto';
 import { runTransaction, type KvClient } from '../../shared/kv/client/index.js';
-import { hashPassword } from '../../shared/pgwire/index.js';
+import { hashPassword, verifyPassword } from '../../shared/pgwire/index.js';
 import type { Catalog } from './catalog/catalog.js';
 import type { RoleDescriptor, SequenceDescriptor } from './catalog/descriptors.js';
 import { Keyspace, decodeCounter, encodeCounter } from './catalog/keyspace.js';
@@ -133,13 +133,19 @@ export class TenantEngine implements SqlEngine, EngineServices {
   }
 }
 
-/** Creates the tenant's catalog if it has none, and the admin role if it is missing; returns the catalog. */
+/**
+ * Creates the tenant's catalog if it has none, and the admin role if it is
+ * missing or has another password; returns the catalog.
+ */
 async function bootstrap(kv: KvClient, ks: Keyspace, admin: EngineOptions['admin']): Promise<Catalog> {
   try {
     const { result } = await runTransaction(kv, async (txn) => {
       const loaded = await loadCatalog(txn, ks);
       const catalog = loaded.version > 0n ? loaded : null;
-      const needsAdmin = admin !== undefined && !catalog?.role(admin.user);
+      const present = admin === undefined ? undefined : catalog?.role(admin.user);
+      // The stamp's admin password (the operator's Secret) is the one that counts: a
+      // tenant re-created over a retained keyspace comes with a new Secret.
+      const needsAdmin = admin !== undefined && (present === undefined || !verifyPassword(present.scramVerifier ?? '', admin.password));
       if (catalog && !needsAdmin) return catalog;
       const writer = new CatalogWriter(txn, ks, loaded.version);
       if (!catalog) {
