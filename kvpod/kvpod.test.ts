@@ -142,6 +142,30 @@ describe('serializable transactions', () => {
   });
 });
 
+describe('a transaction reads its own writes', () => {
+  it('through puts, deletes and range deletions, the latest one winning', async () => {
+    const [a, b, c] = [k('own-a'), k('own-b'), k('own-c')];
+    await tenant2.commit([{ put: { key: c, value: v('stored') } }]);
+    const { result } = await runTransaction(tenant2, async (txn) => {
+      txn.put(a, v('1'));
+      txn.put(b, v('1'));
+      txn.deleteRange({ startKey: a, endKey: keyNext(b) });
+      const afterRange = await txn.getMany([a, b, c]);
+      txn.put(b, v('2'));
+      txn.delete(c);
+      const afterRewrite = await txn.getMany([a, b, c]);
+      txn.put(c, v('3'));
+      return [afterRange, afterRewrite, [await txn.get(c)]].map((vs) => vs.map((x) => x?.toString() ?? null));
+    });
+    expect(result).toEqual([
+      [null, null, 'stored'],
+      [null, '2', null],
+      ['3'],
+    ]);
+    expect((await tenant2.get(b)).value?.toString()).toBe('2');
+  });
+});
+
 describe('tenant isolation and identities', () => {
   it('keeps each tenant inside its own keyspace', async () => {
     await tenant3.commit([{ put: { key: k('secret', tenantPrefix(3)), value: v('3') } }]);
