@@ -458,6 +458,182 @@ describe('psql', () => {
   });
 });
 
+describe('aggregates', () => {
+  const rows = async (sql: string) => (await db.query({ text: sql, rowMode: 'array' })).rows as unknown[][];
+
+  beforeAll(async () => {
+    await db.query('CREATE TABLE ag (a integer, b text, c boolean, g integer)');
+    await db.query("INSERT INTO ag VALUES (1, 'x', true, 1), (2, 'y', false, 1), (3, NULL, true, 2), (NULL, 'z', NULL, 2), (2, 'y', true, 1)");
+  });
+
+  it('computes string_agg with ORDER BY, bool_and/bool_or/every per group', async () => {
+    expect(await rows("SELECT g, string_agg(b, ',' ORDER BY b DESC), bool_and(c), bool_or(c), every(c) FROM ag GROUP BY g ORDER BY g")).toEqual([
+      [1, 'y,y,x', false, true, false],
+      [2, 'z', true, true, true],
+    ]);
+    expect(await rows("SELECT string_agg(b, ',' ORDER BY a DESC NULLS LAST, b) FROM ag")).toEqual([['y,y,x,z']]);
+    expect(await rows('SELECT string_agg(b, NULL ORDER BY a NULLS FIRST) FROM ag')).toEqual([['zxyy']]);
+  });
+
+  it('applies DISTINCT and FILTER inside aggregates', async () => {
+    expect(await rows('SELECT count(DISTINCT a), sum(DISTINCT a), count(DISTINCT b), count(*) FROM ag')).toEqual([['3', '6', '3', '5']]);
+    expect(await rows("SELECT string_agg(DISTINCT b, '-' ORDER BY b) FROM ag")).toEqual([['x-y-z']]);
+    expect(await rows('SELECT count(*) FILTER (WHERE c), sum(a) FILTER (WHERE g = 2) FROM ag')).toEqual([['3', '3']]);
+    expect(await rows("SELECT g, string_agg(b, ',') FILTER (WHERE a > 1) FROM ag GROUP BY g ORDER BY 1")).toEqual([
+      [1, 'y,y'],
+      [2, null],
+    ]);
+    expect((await sqlError(db.query("SELECT string_agg(DISTINCT b, '-' ORDER BY a) FROM ag"))).code).toBe('42P10');
+    expect((await sqlError(db.query('SELECT sum(a) FILTER (WHERE sum(a) > 1) FROM ag'))).code).toBe('42803');
+  });
+
+  it('combines GROUP BY expressions, HAVING and ORDER BY on aggregates', async () => {
+    expect(await rows('SELECT g + 1, count(*) FROM ag GROUP BY g + 1 ORDER BY 1')).toEqual([
+      [2, '3'],
+      [3, '2'],
+    ]);
+    expect(await rows('SELECT g FROM ag GROUP BY g HAVING sum(a) > 3')).toEqual([[1]]);
+    expect(await rows('SELECT g, max(a) FROM ag GROUP BY g ORDER BY count(DISTINCT b) DESC, g')).toEqual([
+      [1, 2],
+      [2, 3],
+    ]);
+    // HAVING alone makes one group.
+    expect(await rows('SELECT 1 FROM ag HAVING true')).toEqual([[1]]);
+    expect(await rows('SELECT 1 HAVING false')).toEqual([]);
+    expect((await sqlError(db.query('SELECT a FROM ag HAVING true'))).code).toBe('42803');
+  });
+
+  it('refuses aggregates it does not have as unsupported', async () => {
+    const err = await sqlError(db.query('SELECT array_agg(a) FROM ag'));
+    expect(err.code).toBe('0A000');
+    expect(err.message).toContain('array_agg');
+    expect((await sqlError(db.query('SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a) FROM ag'))).code).toBe('0A000');
+  });
+});
+
+describe('WITH', () => {
+  const rows = async (sql: string) => (await db.query({ text: sql, rowMode: 'array' })).rows as unknown[][];
+
+  beforeAll(async () => {
+    await db.query('CREATE TABLE node (id integer PRIMARY KEY, label text, parent integer)');
+    await db.query("INSERT INTO node VALUES (1, 'root', NULL), (2, 'c1', 1), (3, 'c2', 1), (4, 'g1', 2), (5, 'g2', 4)");
+  });
+
+  it('reads WITH queries once or several times, each seeing the earlier ones, also from subqueries', async () => {
+    expect(await rows('WITH x AS (SELECT id, label FROM node WHERE id > 2), y AS (SELECT id * 10 AS z FROM x) SELECT * FROM y ORDER BY z')).toEqual([[30], [40], [50]]);
+    expect(await rows('WITH x(k) AS (SELECT id FROM node) SELECT x1.k, x2.k FROM x x1 JOIN x x2 ON x2.k = x1.k + 1 ORDER BY 1')).toEqual([
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [4, 5],
+    ]);
+    // Read twice, a WITH query is computed once: both readers see the same random().
+    expect(await rows('WITH x AS (SELECT random() AS r) SELECT a.r = b.r FROM x a, x b')).toEqual([[true]]);
+    expect(await rows('WITH node AS (SELECT 42 AS id) SELECT id FROM node')).toEqual([[42]]);
+    expect(await rows('WITH x AS (SELECT 1 AS v) SELECT (SELECT v FROM x) + 1, EXISTS (SELECT 1 FROM x WHERE v = 1)')).toEqual([[2, true]]);
+    expect(await rows('WITH x AS (SELECT 1 AS v) SELECT * FROM x UNION ALL SELECT 2 ORDER BY 1 DESC')).toEqual([[2], [1]]);
+    expect((await sqlError(db.query('WITH x AS (SELECT 1), x AS (SELECT 2) SELECT * FROM x'))).code).toBe('42712');
+    expect((await sqlError(db.query('WITH x(a, b, c) AS (SELECT 1, 2) SELECT * FROM x'))).code).toBe('42P10');
+  });
+
+  it('runs WITH RECURSIVE with UNION ALL and UNION, lazily under a LIMIT', async () => {
+    expect(await rows('WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) SELECT sum(n), count(*) FROM r')).toEqual([['15', '5']]);
+    expect(await rows('WITH RECURSIVE r(n) AS (VALUES (1) UNION SELECT (n + 1) % 4 FROM r) SELECT n FROM r ORDER BY n')).toEqual([[0], [1], [2], [3]]);
+    expect(
+      await rows(
+        'WITH RECURSIVE tree AS (SELECT id, label, 0 AS depth FROM node WHERE parent IS NULL UNION ALL SELECT node.id, node.label, tree.depth + 1 FROM node JOIN tree ON node.parent = tree.id) SELECT * FROM tree ORDER BY depth, id',
+      ),
+    ).toEqual([
+      [1, 'root', 0],
+      [2, 'c1', 1],
+      [3, 'c2', 1],
+      [4, 'g1', 2],
+      [5, 'g2', 3],
+    ]);
+    expect(await rows('WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT * FROM r LIMIT 3')).toEqual([[1], [2], [3]]);
+    expect(await rows("WITH RECURSIVE r(s) AS (SELECT 'a' UNION ALL SELECT s || 'a' FROM r WHERE length(s) < 3) SELECT * FROM r")).toEqual([['a'], ['aa'], ['aaa']]);
+  });
+
+  it('refuses malformed recursion as PostgreSQL does, and stops a runaway one with 54001', async () => {
+    const code = async (sql: string) => (await sqlError(db.query(sql))).code;
+    expect(await code('WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n::bigint + 1 FROM r WHERE n < 3) SELECT * FROM r')).toBe('42804');
+    expect(await code('WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT count(*) FROM r) SELECT * FROM r')).toBe('42P19');
+    expect(await code('WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT (SELECT n + 1 FROM r)) SELECT * FROM r')).toBe('42P19');
+    expect(await code('WITH RECURSIVE a AS (SELECT * FROM b), b AS (SELECT * FROM a) SELECT * FROM a')).toBe('0A000');
+    const runaway = await sqlError(db.query('WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r'));
+    expect(runaway.code).toBe('54001');
+    expect(runaway.message).toContain('"r"');
+    expect(await rows('SELECT 1')).toEqual([[1]]);
+  });
+});
+
+describe('views', () => {
+  const rows = async (sql: string) => (await db.query({ text: sql, rowMode: 'array' })).rows as unknown[][];
+  const code = async (sql: string) => (await sqlError(db.query(sql))).code;
+
+  beforeAll(async () => {
+    await db.query('CREATE TABLE vt (a integer PRIMARY KEY, b text)');
+    await db.query("INSERT INTO vt VALUES (1, 'x'), (2, 'y'), (3, 'z')");
+  });
+
+  it('creates views over tables and views, reads, joins and renames their columns', async () => {
+    await db.query('CREATE VIEW vv AS SELECT a, b FROM vt WHERE a > 1');
+    await db.query('CREATE VIEW vv2 (k, label) AS SELECT a * 10, upper(b) FROM vv');
+    expect(await rows('SELECT * FROM vv ORDER BY a')).toEqual([
+      [2, 'y'],
+      [3, 'z'],
+    ]);
+    expect(await rows('SELECT vt.a, vv2.label FROM vt JOIN vv2 ON vv2.k = vt.a * 10 ORDER BY 1')).toEqual([
+      [2, 'Y'],
+      [3, 'Z'],
+    ]);
+    expect(await rows('SELECT x.n FROM vv2 AS x(n) WHERE x.n > 20')).toEqual([[30]]);
+    // A view reads the table as it is now.
+    await db.query("INSERT INTO vt VALUES (4, 'w')");
+    expect(await rows('SELECT count(*) FROM vv2')).toEqual([['3']]);
+    await db.query("CREATE VIEW vw AS WITH q AS (SELECT 5 AS f) SELECT f FROM q");
+    expect(await rows('SELECT * FROM vw')).toEqual([[5]]);
+  });
+
+  it('replaces a view only by one keeping its columns', async () => {
+    await db.query('CREATE VIEW vr AS SELECT a FROM vt');
+    expect(await code('CREATE VIEW vr AS SELECT 1')).toBe('42P07');
+    await db.query('CREATE OR REPLACE VIEW vr AS SELECT a, b FROM vt WHERE a = 1');
+    expect(await rows('SELECT * FROM vr')).toEqual([[1, 'x']]);
+    expect(await code('CREATE OR REPLACE VIEW vr AS SELECT b FROM vt')).toBe('42P16');
+    expect(await code('CREATE OR REPLACE VIEW vt AS SELECT 1')).toBe('42809');
+  });
+
+  it('drops views, and refuses to drop what a view reads unless CASCADE', async () => {
+    await db.query('CREATE TABLE vd (a integer)');
+    await db.query('CREATE VIEW vd1 AS SELECT a FROM vd');
+    await db.query('CREATE VIEW vd2 AS SELECT a FROM vd1');
+    expect(await code('DROP TABLE vd1')).toBe('42809');
+    expect(await code('DROP VIEW vd')).toBe('42809');
+    expect(await code('DROP VIEW nope')).toBe('42P01');
+    expect((await db.query('DROP VIEW IF EXISTS nope')).command).toBe('DROP');
+    expect(await code('DROP TABLE vd')).toBe('2BP01');
+    expect(await code('DROP VIEW vd1')).toBe('2BP01');
+    await db.query('DROP VIEW vd2');
+    await db.query('DROP TABLE vd CASCADE');
+    expect(await code('SELECT * FROM vd1')).toBe('42P01');
+  });
+
+  it('shows a view made through one pod to a session of another', async () => {
+    const other = await startStampedPod(certs, tenant, kv.address);
+    const client = await connect(certs, other);
+    try {
+      await db.query('CREATE VIEW vp AS SELECT b FROM vt WHERE a = 2');
+      expect((await client.query('SELECT b FROM vp')).rows).toEqual([{ b: 'y' }]);
+      await client.query('DROP VIEW vp');
+      expect(await code('SELECT b FROM vp')).toBe('42P01');
+    } finally {
+      await client.end();
+      await other.shutdown();
+    }
+  });
+});
+
 async function metric(name: string): Promise<number> {
   const ops = pod.addresses.ops;
   const text = await (await fetch(`http://127.0.0.1:${ops?.port ?? 0}/metrics`)).text();

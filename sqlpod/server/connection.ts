@@ -84,6 +84,8 @@ export class Connection {
   private session: SqlSession | undefined;
   private queries: QueryProtocol | undefined;
   private readonly io: QueryIO;
+  /** Wakes a statement waiting in read() for the client's next message (COPY FROM STDIN). */
+  private wake: (() => void) | undefined;
 
   constructor(
     private readonly raw: Socket,
@@ -99,6 +101,8 @@ export class Connection {
       engine: (call) => this.engineCall(call),
       flush: () => this.flush(),
       checkpoint: () => this.checkpoint(),
+      send: (bytes) => this.send(bytes),
+      read: () => this.read(),
     };
     raw.on('error', this.onSocketError);
     raw.on('close', this.onSocketClose);
@@ -144,6 +148,7 @@ export class Connection {
       this.queue.push(err instanceof PgWireError ? err : new PgWireError(WIRE_SQLSTATE.PROTOCOL_VIOLATION, 'invalid message'));
     }
     this.updateReading();
+    this.wake?.();
     void this.pump();
   };
 
@@ -320,6 +325,7 @@ export class Connection {
       case 'copyData':
       case 'copyDone':
       case 'copyFail':
+        if (this.queries?.absorbsCopy(packet.type)) return;
         return this.fatal(new PgWireError(WIRE_SQLSTATE.PROTOCOL_VIOLATION, `unexpected ${packet.type} message: no COPY is in progress`), undefined);
       default:
         return this.fatal(new PgWireError(WIRE_SQLSTATE.PROTOCOL_VIOLATION, `unexpected message "${packet.type}"`), undefined);
@@ -397,6 +403,44 @@ export class Connection {
     const bytes = this.out.flush();
     if (this.state === 'closed' || this.stream.destroyed) return;
     if (!this.stream.write(bytes)) this.updateReading();
+  }
+
+  private send(bytes: Buffer): void {
+    this.flush();
+    if (this.state === 'closed' || this.stream.destroyed) return;
+    if (!this.stream.write(bytes)) this.updateReading();
+  }
+
+  /**
+   * The next message for a statement that reads the client's input itself
+   * (COPY FROM STDIN) while the pump waits for it. A codec error stays queued
+   * for the pump, which ends the session with it; Terminate ends it here.
+   */
+  private async read(): Promise<FrontendPacket | null> {
+    for (;;) {
+      if (this.state === 'closed') return null;
+      const item = this.queue.shift();
+      if (item instanceof PgWireError) {
+        this.queue.unshift(item);
+        return null;
+      }
+      if (item !== undefined) {
+        this.updateReading();
+        if (item.type !== 'terminate') return item;
+        this.shutdown();
+        return null;
+      }
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          this.abort.signal.removeEventListener('abort', done);
+          this.wake = undefined;
+          resolve();
+        };
+        this.wake = done;
+        if (this.abort.signal.aborted) return done();
+        this.abort.signal.addEventListener('abort', done);
+      });
+    }
   }
 
   private writeRaw(bytes: Buffer): void {

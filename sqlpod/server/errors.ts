@@ -48,6 +48,8 @@ export interface ReportedError {
   readonly fields: NoticeFields;
   /** Not a SqlError or PgWireError: a bug somewhere, worth a log line with the stack. */
   readonly internal: boolean;
+  /** PostgreSQL's CONTEXT (field W), which NoticeFields cannot carry. */
+  readonly where?: string;
 }
 
 /**
@@ -62,7 +64,7 @@ export function toErrorResponse(err: unknown, statementOffset: number | undefine
     if (err.fields.hint !== undefined) fields.hint = noNul(err.fields.hint);
     const position = queryPosition(err.fields.position, statementOffset);
     if (position !== undefined) fields.position = position;
-    return { fields, internal: false };
+    return err.fields.where === undefined ? { fields, internal: false } : { fields, internal: false, where: noNul(err.fields.where) };
   }
   if (err instanceof PgWireError) {
     return { fields: { severity: 'FATAL', code: err.code, message: noNul(err.message) }, internal: false };

@@ -1,10 +1,11 @@
 // The simple and extended query protocols of one ready session: turns
 // frontend messages into SqlSession calls and their results into backend
 // messages, as PostgreSQL's postgres.c does.
-import type { BackendWriter, FieldDescription, FrontendMessage } from '../../shared/pgwire/index.js';
+import type { BackendWriter, FieldDescription, FrontendMessage, FrontendPacket } from '../../shared/pgwire/index.js';
 import type { Logger } from '../../shared/log/index.js';
 import { SQLSTATE, SqlError } from '../sql/errors.js';
-import type { EncodedRow, ParsedStatement, ResultColumn, SqlSession } from '../sql/session-api.js';
+import type { CopyIn, CopyOut, EncodedRow, ParsedStatement, ResultColumn, SqlSession } from '../sql/session-api.js';
+import { COPY_DONE, copyDataMessages, copyInResponse, copyOutResponse, errorResponseWithWhere, messageTypeOf } from './copy-wire.js';
 import { noNul, statementOffsets, toErrorResponse } from './errors.js';
 import { ExtendedState, checkParamCount, expandFormats, zeroRowsTag, type PortalEntry } from './extended.js';
 import type { SafeHooks } from './hooks.js';
@@ -27,6 +28,13 @@ export interface QueryIO {
   flush(): void;
   /** Writes pending output out and waits while the socket is backed up. */
   checkpoint(): Promise<void>;
+  /** Writes pending output, then these encoded messages. */
+  send(bytes: Buffer): void;
+  /**
+   * The client's next message, taken out of turn (COPY FROM STDIN reads its
+   * data while the statement runs); null once the connection is closing.
+   */
+  read(): Promise<FrontendPacket | null>;
 }
 
 function fieldsOf(columns: readonly ResultColumn[]): FieldDescription[] {
@@ -47,6 +55,12 @@ export class QueryProtocol {
   private skipping = false;
   /** Where the statement of the current extended message starts in its Parse text, for error positions. */
   private errorOffset: number | undefined;
+  /**
+   * A COPY FROM STDIN ended (failed) before the client's CopyDone/CopyFail:
+   * the client may still be sending its data, which is dropped as PostgreSQL
+   * does, up to and including its CopyDone or CopyFail.
+   */
+  private staleCopy = false;
 
   constructor(
     private readonly session: SqlSession,
@@ -122,6 +136,12 @@ export class QueryProtocol {
         if (result.kind === 'empty') {
           this.emitSessionEvents();
           this.io.out.emptyQueryResponse();
+          return;
+        }
+        if (result.kind === 'copyIn' || result.kind === 'copyOut') {
+          const tag = await this.copy(result);
+          this.emitSessionEvents();
+          this.io.out.commandComplete(noNul(tag));
           return;
         }
         await this.writeRows(result.rows);
@@ -216,6 +236,13 @@ export class QueryProtocol {
     try {
       // PostgreSQL reads a zero or negative row count as "all rows".
       result = await this.io.engine(entry.portal.execute(Math.max(0, maxRows)));
+      if (result.kind === 'copyIn' || result.kind === 'copyOut') {
+        const tag = await this.copy(result);
+        entry.state = 'done';
+        this.emitSessionEvents();
+        out.commandComplete(noNul(tag));
+        return;
+      }
     } catch (err) {
       entry.state = 'failed';
       throw err;
@@ -252,6 +279,63 @@ export class QueryProtocol {
     return true;
   }
 
+  /** A CopyData, CopyDone or CopyFail outside COPY: true when it is the rest of a failed COPY's data, to be dropped. */
+  absorbsCopy(type: 'copyData' | 'copyDone' | 'copyFail'): boolean {
+    if (!this.staleCopy) return false;
+    if (type !== 'copyData') this.staleCopy = false;
+    return true;
+  }
+
+  /** Runs COPY's sub-protocol; resolves with the command tag. */
+  private async copy(c: CopyIn | CopyOut): Promise<string> {
+    if (c.kind === 'copyOut') {
+      this.io.send(copyOutResponse(c.format, c.columnCount));
+      const tag = await this.io.engine(
+        c.run(async (lines) => {
+          this.io.send(copyDataMessages(lines));
+          await this.io.checkpoint();
+        }),
+      );
+      this.io.send(COPY_DONE);
+      return tag;
+    }
+    this.io.send(copyInResponse(c.format, c.columnCount));
+    const input = { ended: false };
+    try {
+      return await this.io.engine(c.run(this.copyData(input)));
+    } finally {
+      if (!input.ended) this.staleCopy = true;
+    }
+  }
+
+  /** The client's COPY data, message by message, until CopyDone; CopyFail and stray messages end it with an error. */
+  private async *copyData(input: { ended: boolean }): AsyncGenerator<Buffer, void, undefined> {
+    for (;;) {
+      const msg = await this.io.read();
+      if (msg === null) {
+        input.ended = true;
+        throw new SqlError(SQLSTATE.CONNECTION_FAILURE, 'connection lost during COPY from stdin');
+      }
+      switch (msg.type) {
+        case 'copyData':
+          yield msg.data;
+          break;
+        case 'copyDone':
+          input.ended = true;
+          return;
+        case 'copyFail':
+          input.ended = true;
+          throw new SqlError(SQLSTATE.QUERY_CANCELED, `COPY from stdin failed: ${msg.message}`);
+        case 'flush':
+        case 'sync':
+          // Ignored during copy-in, per the protocol: libpq may send them without noticing the command was COPY.
+          break;
+        default:
+          throw new SqlError(SQLSTATE.PROTOCOL_VIOLATION, `unexpected message type ${messageTypeOf(msg)} during COPY from stdin`);
+      }
+    }
+  }
+
   private async writeRows(rows: readonly EncodedRow[]): Promise<void> {
     const out = this.io.out;
     for (const row of rows) {
@@ -277,10 +361,11 @@ export class QueryProtocol {
   /** Writes the ErrorResponse (after the notices raised before the error); true when it is FATAL. */
   private report(err: unknown, statementOffset: number | undefined): boolean {
     this.emitSessionEvents();
-    const { fields, internal } = toErrorResponse(err, statementOffset);
+    const { fields, internal, where } = toErrorResponse(err, statementOffset);
     if (internal) this.log.error({ err }, 'engine threw something other than a SqlError');
     this.hooks.onError(fields.code);
-    this.io.out.errorResponse(fields);
+    if (where === undefined) this.io.out.errorResponse(fields);
+    else this.io.send(errorResponseWithWhere(fields, where));
     return fields.severity === 'FATAL';
   }
 }

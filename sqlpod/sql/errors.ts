@@ -23,6 +23,7 @@ export const SQLSTATE = {
   INVALID_PARAMETER_VALUE: '22023',
   INVALID_ESCAPE_SEQUENCE: '22025',
   INVALID_TEXT_REPRESENTATION: '22P02',
+  BAD_COPY_FILE_FORMAT: '22P04',
   INVALID_BINARY_REPRESENTATION: '22P03',
   CHARACTER_NOT_IN_REPERTOIRE: '22021',
   INVALID_ROW_COUNT_IN_LIMIT_CLAUSE: '2201W',
@@ -69,6 +70,7 @@ export const SQLSTATE = {
   INVALID_COLUMN_REFERENCE: '42P10',
   INVALID_TABLE_DEFINITION: '42P16',
   INVALID_OBJECT_DEFINITION: '42P17',
+  INVALID_RECURSION: '42P19',
   DATATYPE_MISMATCH: '42804',
   INDETERMINATE_DATATYPE: '42P18',
   CANNOT_COERCE: '42846',
@@ -77,6 +79,7 @@ export const SQLSTATE = {
   NAME_TOO_LONG: '42622',
   DEPENDENT_OBJECTS_STILL_EXIST: '2BP01',
   PROGRAM_LIMIT_EXCEEDED: '54000',
+  STATEMENT_TOO_COMPLEX: '54001',
   OUT_OF_MEMORY: '53200',
   TOO_MANY_CONNECTIONS: '53300',
   OBJECT_NOT_IN_PREREQUISITE_STATE: '55000',
@@ -94,6 +97,8 @@ export interface SqlErrorFields {
   position?: number;
   detail?: string;
   hint?: string;
+  /** Where the error happened, PostgreSQL's CONTEXT line (field W), e.g. "COPY t, line 3, column a: \"x\"". */
+  where?: string;
   /** FATAL closes the session after the ErrorResponse. */
   severity?: 'ERROR' | 'FATAL';
 }

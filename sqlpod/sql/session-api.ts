@@ -59,7 +59,32 @@ export type ExecuteResult =
   /** Finished; commandTag is e.g. 'SELECT 3', 'INSERT 0 1', 'BEGIN' (CommandComplete). */
   | { readonly kind: 'complete'; readonly rows: readonly EncodedRow[]; readonly commandTag: string }
   /** The statement was empty (EmptyQueryResponse). */
-  | { readonly kind: 'empty' };
+  | { readonly kind: 'empty' }
+  | CopyIn
+  | CopyOut;
+
+/**
+ * COPY … FROM STDIN: the wire server sends CopyInResponse, then hands the
+ * client's CopyData payloads to `run`; the iterable ends at CopyDone and
+ * throws the error to report at CopyFail (or a protocol violation).
+ */
+export interface CopyIn {
+  readonly kind: 'copyIn';
+  /** Overall format for CopyInResponse (0 text, 1 binary); each column uses the same. */
+  readonly format: FormatCode;
+  readonly columnCount: number;
+  /** Reads and stores the rows; resolves with the command tag ('COPY n'). */
+  run(data: AsyncIterable<Buffer>): Promise<string>;
+}
+
+/** COPY … TO STDOUT: CopyOutResponse, one CopyData per `send`ed line, CopyDone, then the tag. */
+export interface CopyOut {
+  readonly kind: 'copyOut';
+  readonly format: FormatCode;
+  readonly columnCount: number;
+  /** Produces the lines (each one CopyData payload) batch by batch; awaits `send` for flow control; resolves with the tag. */
+  run(send: (lines: readonly Buffer[]) => Promise<void>): Promise<string>;
+}
 
 export interface Portal {
   /** Result columns with the Bind message's result formats applied; null when no rows. */

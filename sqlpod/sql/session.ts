@@ -7,6 +7,8 @@ import type { KvClient } from '../../shared/kv/client/index.js';
 import type { Catalog, NameContext } from './catalog/catalog.js';
 import type { SequenceDescriptor } from './catalog/descriptors.js';
 import type { Keyspace } from './catalog/keyspace.js';
+import { copyExecution } from './copy/execute.js';
+import { planCopy, type CopyPlan } from './copy/plan.js';
 import { DDL_KINDS, executeDdl } from './ddl/index.js';
 import { SQLSTATE, SqlError } from './errors.js';
 import { Subqueries, run, type ExecContext } from './exec/run.js';
@@ -17,7 +19,7 @@ import { planDelete, planInsert, planUpdate, type WritePlan } from './plan/dml.j
 import type { EvalContext, Row } from './plan/expr.js';
 import type { OutputColumn, QueryPlan, Subquery } from './plan/plan.js';
 import { planSelect } from './plan/select.js';
-import type { ExecuteResult, FormatCode, EncodedRow, Notice, ParsedStatement, Portal, PreparedStatement, ResultColumn, SqlSession } from './session-api.js';
+import type { CopyIn, CopyOut, ExecuteResult, FormatCode, EncodedRow, Notice, ParsedStatement, Portal, PreparedStatement, ResultColumn, SqlSession } from './session-api.js';
 import { SERVER_VERSION, SessionSettings } from './settings.js';
 import { Statement, splitQuery } from './statement.js';
 import { SqlTxn, StaleCatalog, type CatalogCache, type TxnHooks } from './txn.js';
@@ -38,6 +40,7 @@ export interface EngineServices {
 type Planned =
   | { readonly kind: 'query'; readonly plan: QueryPlan }
   | { readonly kind: 'write'; readonly plan: WritePlan; readonly subqueries: readonly Subquery[] }
+  | { readonly kind: 'copy'; readonly plan: CopyPlan; readonly subqueries: readonly Subquery[] }
   | { readonly kind: 'utility' };
 
 class Prepared implements PreparedStatement {
@@ -60,6 +63,8 @@ export class Session implements SqlSession {
   private failed = false;
   private implicitFailed = false;
   private cancelled = false;
+  /** When the running statement exceeds statement_timeout (Date.now() scale); Infinity without one. */
+  private statementDeadline = Infinity;
   private notices: Notice[] = [];
   readonly settings: SessionSettings;
 
@@ -187,6 +192,10 @@ export class Session implements SqlSession {
     if ('InsertStmt' in node) return { kind: 'write', plan: planInsert(node.InsertStmt, ctx), subqueries: ctx.subqueries };
     if ('UpdateStmt' in node) return { kind: 'write', plan: planUpdate(node.UpdateStmt, ctx), subqueries: ctx.subqueries };
     if ('DeleteStmt' in node) return { kind: 'write', plan: planDelete(node.DeleteStmt, ctx), subqueries: ctx.subqueries };
+    if ('CopyStmt' in node) {
+      const copy = planCopy(node.CopyStmt, ctx);
+      return { kind: 'copy', plan: copy, subqueries: copy.direction === 'to' ? copy.subqueries : ctx.subqueries };
+    }
     return { kind: 'utility' };
   }
 
@@ -210,6 +219,8 @@ export class Session implements SqlSession {
     const stmt = p.statement;
     this.refuseIfFailed(stmt);
     this.cancelled = false;
+    const timeoutMs = this.settings.statementTimeoutMs;
+    this.statementDeadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
     const node = stmt.node;
     if (!node) return { kind: 'empty' };
     if ('TransactionStmt' in node) return { kind: 'done', tag: await this.transactionControl(node.TransactionStmt.kind ?? '') };
@@ -235,8 +246,11 @@ export class Session implements SqlSession {
         }
         const planned = p.planned.plan;
         if (planned.kind === 'utility') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `${stmt.kind} is not supported`);
+        // COPY answers the client before its first read, so its plan is checked against the snapshot's catalog now.
+        if (planned.kind === 'copy' && !txn.catalogChecked && (await txn.catalog()).version !== p.planned.version) continue;
         const exec = this.execContext(txn, params, planned.kind === 'query' ? planned.plan.subqueries : planned.subqueries, planned.kind === 'query');
         await exec.subqueries.prepare(exec);
+        if (planned.kind === 'copy') return { kind: 'copy', copy: copyExecution(planned.plan, exec) };
         if (planned.kind === 'write') {
           const result = await executeWrite(planned.plan, exec);
           const tag = planned.plan.kind === 'insert' ? `INSERT 0 ${result.count}` : `${planned.plan.kind.toUpperCase()} ${result.count}`;
@@ -282,6 +296,7 @@ export class Session implements SqlSession {
       scanCache: readOnly ? new Map() : null,
       checkCancel: () => {
         if (this.cancelled) throw new SqlError(SQLSTATE.QUERY_CANCELED, 'canceling statement due to user request');
+        if (Date.now() >= this.statementDeadline) throw new SqlError(SQLSTATE.QUERY_CANCELED, 'canceling statement due to statement timeout');
       },
       sequences: {
         async reserve(id, count) {
@@ -406,6 +421,7 @@ export class Session implements SqlSession {
 type Execution =
   | { readonly kind: 'empty' }
   | { readonly kind: 'done'; readonly tag: string }
+  | { readonly kind: 'copy'; readonly copy: CopyIn | CopyOut }
   | { readonly kind: 'rows'; readonly rows: Row[]; readonly tag: string; readonly iterator: AsyncGenerator<Row[], void, undefined> | null };
 
 class SessionPortal implements Portal {
@@ -446,6 +462,7 @@ class SessionPortal implements Portal {
     if (!ex) return { kind: 'empty' };
     if (ex.kind === 'empty') return { kind: 'empty' };
     if (ex.kind === 'done') return { kind: 'complete', rows: [], commandTag: ex.tag };
+    if (ex.kind === 'copy') return ex.copy;
     const limit = maxRows > 0 ? maxRows : Infinity;
     const out: Row[] = [];
     while (out.length < limit) {

@@ -56,7 +56,7 @@ const DEFAULTS: Record<string, Setting> = {
   in_hot_standby: { value: 'off', reported: true, readOnly: true },
   search_path: { value: '"$user", public' },
   extra_float_digits: { value: '1' },
-  statement_timeout: { value: '0' },
+  statement_timeout: { value: '0', check: (v) => formatMilliseconds(parseMilliseconds('statement_timeout', v)) },
   lock_timeout: { value: '0' },
   idle_in_transaction_session_timeout: { value: '0' },
   transaction_isolation: { value: 'serializable' },
@@ -78,6 +78,28 @@ const DEFAULTS: Record<string, Setting> = {
 
 /** The spelling PostgreSQL uses in ParameterStatus for the reported ones. */
 const REPORTED_NAMES: Record<string, string> = { datestyle: 'DateStyle', timezone: 'TimeZone', intervalstyle: 'IntervalStyle' };
+
+const TIME_UNITS_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A time setting as PostgreSQL reads it: a number with a unit (us, ms, s, min, h, d), milliseconds without one. */
+export function parseMilliseconds(name: string, v: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*$/.exec(v);
+  const unit = TIME_UNITS_MS[m?.[2] ?? 'ms'];
+  const ms = m && unit !== undefined ? Math.round(Number(m[1]) * unit) : NaN;
+  if (!Number.isSafeInteger(ms) || ms > 2_147_483_647) {
+    throw new SqlError(SQLSTATE.INVALID_PARAMETER_VALUE, `invalid value for parameter "${name}": "${v}"`, {
+      hint: 'Valid units for this parameter are "us", "ms", "s", "min", "h", and "d".',
+    });
+  }
+  return ms;
+}
+
+/** How SHOW prints it: the largest unit that divides it, as PostgreSQL does. */
+export function formatMilliseconds(ms: number): string {
+  if (ms === 0) return '0';
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1000]] as const) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
 
 function checkTimeZone(v: string): string {
   const trimmed = v.trim();
@@ -133,6 +155,11 @@ export class SessionSettings {
 
   get timeZone(): string {
     return this.values.get('timezone') ?? 'UTC';
+  }
+
+  /** 0 = no limit. */
+  get statementTimeoutMs(): number {
+    return parseMilliseconds('statement_timeout', this.values.get('statement_timeout') ?? '0');
   }
 
   /** search_path as schema names; "$user" is the session user. */

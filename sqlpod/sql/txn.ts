@@ -162,5 +162,11 @@ export function sqlErrorOf(err: unknown): unknown {
       hint: 'The transaction might succeed if retried.',
     });
   }
+  if (err.code === 'LIMIT_EXCEEDED') {
+    // A transaction's writes (and its read set) go to kvpod in one commit, which kvpod bounds (maxBatchMutations, maxBatchBytes, maxRequestKeys).
+    return new SqlError(SQLSTATE.PROGRAM_LIMIT_EXCEEDED, `transaction exceeds a storage limit: ${err.message}`, {
+      hint: 'Split the work into several smaller transactions (for COPY, several COPY statements outside a transaction block).',
+    });
+  }
   return new SqlError(SQLSTATE.SYSTEM_ERROR, `storage error: ${err.message}`, { detail: `KV error ${err.code}` });
 }

@@ -10,9 +10,10 @@ import type {
   SchemaDescriptor,
   SequenceDescriptor,
   TableDescriptor,
+  ViewDescriptor,
 } from './descriptors.js';
 
-export type Relation = TableDescriptor | SequenceDescriptor;
+export type Relation = TableDescriptor | SequenceDescriptor | ViewDescriptor;
 
 export class Catalog {
   private readonly byId = new Map<number, Descriptor>();

@@ -60,12 +60,33 @@ export const sequenceSchema = z.object({
   /** Set for the sequence behind a serial column: dropped with its table. */
   ownedBy: z.object({ tableId: id, columnId: id }).nullable(),
 });
-export const descriptorSchema = z.discriminatedUnion('kind', [databaseSchema, schemaSchema, tableSchema, sequenceSchema]);
+export const viewSchema = z.object({
+  kind: z.literal('view'),
+  id,
+  name,
+  databaseId: id,
+  schemaId: id,
+  /** The SELECT as parse-tree JSON without positions, its table names qualified with the schema they named at creation. */
+  query: z.string(),
+  columns: z.array(
+    z.object({
+      name,
+      /** The name the query gives the column (the view may rename it): a check that re-planning still finds it. */
+      sourceName: name,
+      typeOid: z.number().int().nonnegative(),
+      typmod: z.number().int(),
+    }),
+  ),
+  /** Tables and views the query names: they cannot be dropped from under it. */
+  dependsOn: z.array(id),
+});
+export const descriptorSchema = z.discriminatedUnion('kind', [databaseSchema, schemaSchema, tableSchema, sequenceSchema, viewSchema]);
 
 export type DatabaseDescriptor = z.infer<typeof databaseSchema>;
 export type SchemaDescriptor = z.infer<typeof schemaSchema>;
 export type TableDescriptor = z.infer<typeof tableSchema>;
 export type SequenceDescriptor = z.infer<typeof sequenceSchema>;
+export type ViewDescriptor = z.infer<typeof viewSchema>;
 export type Descriptor = z.infer<typeof descriptorSchema>;
 
 export const roleSchema = z.object({

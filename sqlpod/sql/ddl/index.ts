@@ -23,6 +23,7 @@ import type { Notice } from '../session-api.js';
 import type { SqlTxn } from '../txn.js';
 import { KeyWriter, T, encodeValue, formatText, isSerialName, type SqlType } from '../types/index.js';
 import { CatalogChange } from './change.js';
+import { createView, dropDependents } from './view.js';
 
 export interface DdlEnv {
   readonly txn: SqlTxn;
@@ -42,7 +43,7 @@ export interface DdlResult {
   readonly catalog: Catalog;
 }
 
-export const DDL_KINDS = new Set(['CreateStmt', 'DropStmt', 'IndexStmt', 'CreatedbStmt', 'DropdbStmt', 'CreateSchemaStmt', 'AlterTableStmt', 'RenameStmt', 'TruncateStmt', 'CreateSeqStmt']);
+export const DDL_KINDS = new Set(['CreateStmt', 'DropStmt', 'IndexStmt', 'CreatedbStmt', 'DropdbStmt', 'CreateSchemaStmt', 'AlterTableStmt', 'RenameStmt', 'TruncateStmt', 'CreateSeqStmt', 'ViewStmt']);
 
 export async function executeDdl(node: Node, env: DdlEnv): Promise<DdlResult> {
   const change = new CatalogChange(env.txn.kv, env.ks, env.catalog);
@@ -61,6 +62,10 @@ async function dispatch(node: Node, env: DdlEnv, change: CatalogChange): Promise
   if ('RenameStmt' in node) return rename(node.RenameStmt, env, change);
   if ('TruncateStmt' in node) return truncate(node.TruncateStmt, env);
   if ('CreateSeqStmt' in node) return createSequence(node.CreateSeqStmt, env, change);
+  if ('ViewStmt' in node) {
+    const viewEnv = { catalog: env.catalog, plan: planContextFor(env, env.catalog), params: env.params, position: env.position, checkName: (n: string, l: number | undefined) => checkName(n, env, l) };
+    return createView(node.ViewStmt, viewEnv, change);
+  }
   throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `${Object.keys(node)[0] ?? 'statement'} is not supported`);
 }
 
@@ -298,7 +303,7 @@ type DropNode = Extract<Node, { DropStmt: unknown }>['DropStmt'];
 
 function drop(stmt: DropNode, env: DdlEnv, change: CatalogChange): string {
   const kind = stmt.removeType;
-  const tag = kind === 'OBJECT_INDEX' ? 'DROP INDEX' : kind === 'OBJECT_SCHEMA' ? 'DROP SCHEMA' : kind === 'OBJECT_SEQUENCE' ? 'DROP SEQUENCE' : 'DROP TABLE';
+  const tag = kind === 'OBJECT_INDEX' ? 'DROP INDEX' : kind === 'OBJECT_SCHEMA' ? 'DROP SCHEMA' : kind === 'OBJECT_SEQUENCE' ? 'DROP SEQUENCE' : kind === 'OBJECT_VIEW' ? 'DROP VIEW' : 'DROP TABLE';
   for (const obj of stmt.objects ?? []) {
     const parts = 'List' in obj ? stringsOf(obj.List.items) : 'String' in obj ? [obj.String.sval ?? ''] : [];
     const name = parts[parts.length - 1] ?? '';
@@ -347,16 +352,16 @@ function drop(stmt: DropNode, env: DdlEnv, change: CatalogChange): string {
       continue;
     }
     const rel = findRelation(current, env.names, qn);
-    const wanted = kind === 'OBJECT_SEQUENCE' ? 'sequence' : 'table';
+    const wanted = kind === 'OBJECT_SEQUENCE' ? 'sequence' : kind === 'OBJECT_VIEW' ? 'view' : 'table';
     if (!rel || rel.kind !== wanted) {
       if (stmt.missing_ok) {
-        env.notice({ severity: 'NOTICE', code: SQLSTATE.UNDEFINED_TABLE, message: `${wanted === 'table' ? 'table' : 'sequence'} "${name}" does not exist, skipping` });
+        env.notice({ severity: 'NOTICE', code: SQLSTATE.UNDEFINED_TABLE, message: `${wanted} "${name}" does not exist, skipping` });
         continue;
       }
-      if (rel) throw new SqlError(SQLSTATE.WRONG_OBJECT_TYPE, `"${name}" is not a ${wanted}`, { hint: `Use DROP ${wanted === 'table' ? 'SEQUENCE' : 'TABLE'} to remove a ${rel.kind}.` });
-      const what = wanted === 'table' ? 'table' : 'sequence';
-      throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `${what} "${name}" does not exist`);
+      if (rel) throw new SqlError(SQLSTATE.WRONG_OBJECT_TYPE, `"${name}" is not a ${wanted}`, { hint: `Use DROP ${rel.kind.toUpperCase()} to remove a ${rel.kind}.` });
+      throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `${wanted} "${name}" does not exist`);
     }
+    dropDependents(rel, stmt.behavior === 'DROP_CASCADE', current, change);
     dropRelation(rel.id, current, env, change);
   }
   return tag;

@@ -5,11 +5,13 @@ import type { TableDescriptor } from '../catalog/descriptors.js';
 import { PRIMARY_INDEX_ID } from '../catalog/descriptors.js';
 import { SQLSTATE, SqlError } from '../errors.js';
 import { compile, exprChildren, type EvalContext, type Expr, type Row, type SubqueryResults } from '../plan/expr.js';
-import type { PlanNode, SortKey, Subquery } from '../plan/plan.js';
+import type { PlanNode, SortKey, Subquery, WorkTable } from '../plan/plan.js';
 import { RowCodec } from '../rows/codec.js';
 import { SCAN_PAGE, type SqlTxn } from '../txn.js';
 import { KeyWriter, compare, encodeKey, type Datum, type SqlType } from '../types/index.js';
+import { accumulatorFactory, type GroupAccumulator } from './aggregate.js';
 import { hashJoin } from './join.js';
+import { recursiveUnion } from './recursive.js';
 import { accessKeys } from './spans.js';
 
 
@@ -28,6 +30,8 @@ export interface ExecContext {
   readonly eval: EvalContext;
   /** Throws 57014 when the statement was cancelled. */
   readonly checkCancel: () => void;
+  /** The current rows of the recursive WITH queries being run around this point of the plan. */
+  readonly workTables?: ReadonlyMap<WorkTable, readonly Row[]>;
 }
 
 export type Batches = AsyncGenerator<Row[], void, undefined>;
@@ -159,6 +163,29 @@ export async function* run(node: PlanNode, ctx: ExecContext): Batches {
     case 'union':
       for (const input of node.inputs) yield* run(input, ctx);
       return;
+    case 'recursive':
+      yield* recursiveUnion(node, {
+        base: () => run(node.base, ctx),
+        step: (rows) => run(node.step, { ...ctx, workTables: new Map(ctx.workTables ?? []).set(node.table, rows) }),
+        rowKey: (row) => rowKey(row, node.types, node.types.length),
+        pause: () => yieldNow(ctx),
+      });
+      return;
+    case 'workTable': {
+      const rows = ctx.workTables?.get(node.table);
+      if (!rows) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `work table of "${node.table.name}" read outside its recursion`);
+      yield* chunks([...rows]);
+      return;
+    }
+    case 'materialize': {
+      let rows = ctx.subqueries.materialized.get(node);
+      if (!rows) {
+        rows = collect(run(node.input, ctx));
+        ctx.subqueries.materialized.set(node, rows);
+      }
+      yield* chunks(await rows);
+      return;
+    }
     case 'setop': {
       const right = new Map<string, number>();
       for await (const batch of run(node.right, ctx)) {
@@ -238,9 +265,9 @@ async function lookupRows(codec: RowCodec, index: Parameters<RowCodec['primaryKe
 async function* aggregate(node: Extract<PlanNode, { kind: 'aggregate' }>, ctx: ExecContext): Batches {
   const keys = node.keys.map(compile);
   const keyTypes = node.keys.map((k) => k.type);
-  const args = node.aggregates.map((a) => a.args.map(compile));
-  const groups = new Map<string, { key: Datum[]; states: ReturnType<(typeof node.aggregates)[number]['resolved']['create']>[] }>();
-  const newGroup = (key: Datum[]) => ({ key, states: node.aggregates.map((a) => a.resolved.create()) });
+  const factories = node.aggregates.map(accumulatorFactory);
+  const groups = new Map<string, { key: Datum[]; states: GroupAccumulator[] }>();
+  const newGroup = (key: Datum[]) => ({ key, states: factories.map((f) => f()) });
   if (keys.length === 0) groups.set('', newGroup([]));
   for await (const batch of run(node.input, ctx)) {
     ctx.checkCancel();
@@ -252,7 +279,7 @@ async function* aggregate(node: Extract<PlanNode, { kind: 'aggregate' }>, ctx: E
         group = newGroup(key);
         groups.set(id, group);
       }
-      group.states.forEach((s, i) => s.add((args[i] ?? []).map((a) => a(row, ctx.eval))));
+      for (const s of group.states) s.add(row, ctx.eval);
     }
   }
   yield* chunks([...groups.values()].map((g) => [...g.key, ...g.states.map((s) => s.result())]));
@@ -266,6 +293,8 @@ async function* aggregate(node: Extract<PlanNode, { kind: 'aggregate' }>, ctx: E
 export class Subqueries implements SubqueryResults {
   private readonly once: Row[][] = [];
   private readonly perRow = new WeakMap<Row, Map<number, Row[]>>();
+  /** Rows of 'materialize' nodes (WITH queries read more than once), computed on first read. */
+  readonly materialized = new Map<PlanNode, Promise<Row[]>>();
 
   constructor(private readonly plans: readonly Subquery[]) {}
 

@@ -26,7 +26,7 @@ export async function executeWrite(plan: WritePlan, ctx: ExecContext): Promise<W
   }
 }
 
-type Check = { readonly name: string; readonly test: (row: Row) => Datum };
+export type Check = { readonly name: string; readonly test: (row: Row) => Datum };
 
 function compileChecks(plan: InsertPlan | UpdatePlan, ctx: ExecContext): Check[] {
   return plan.checks.map((c) => {
@@ -36,7 +36,7 @@ function compileChecks(plan: InsertPlan | UpdatePlan, ctx: ExecContext): Check[]
 }
 
 /** NOT NULL and CHECK, with PostgreSQL's messages. */
-function validate(table: TableDescriptor, codec: RowCodec, checks: readonly Check[], row: Row): void {
+export function validate(table: TableDescriptor, codec: RowCodec, checks: readonly Check[], row: Row): void {
   table.columns.forEach((c, i) => {
     if (c.notNull && (row[i] ?? null) === null) {
       throw new SqlError(SQLSTATE.NOT_NULL_VIOLATION, `null value in column "${c.name}" of relation "${table.name}" violates not-null constraint`, {
@@ -96,7 +96,8 @@ function deleteRow(ctx: ExecContext, table: TableDescriptor, codec: RowCodec, ro
   for (const index of table.indexes) ctx.txn.delete(codec.indexEntry(index, row).key);
 }
 
-async function insert(plan: InsertPlan, ctx: ExecContext): Promise<WriteResult> {
+/** `batches` stands in for the plan's source when the rows come from elsewhere (COPY FROM). */
+export async function insert(plan: InsertPlan, ctx: ExecContext, batches: AsyncIterable<Row[]> = run(plan.source, ctx)): Promise<WriteResult> {
   const { table } = plan;
   const codec = codecFor(ctx.ks, table);
   const checks = compileChecks(plan, ctx);
@@ -112,7 +113,7 @@ async function insert(plan: InsertPlan, ctx: ExecContext): Promise<WriteResult> 
   const sets = onConflict?.action === 'update' ? onConflict.sets.map((s) => ({ slot: s.slot, f: compile(s.expr) })) : [];
   const where = onConflict?.action === 'update' && onConflict.where ? compile(onConflict.where) : null;
 
-  for await (const batch of run(plan.source, ctx)) {
+  for await (const batch of batches) {
     ctx.checkCancel();
     for (const row of batch) validate(table, codec, checks, row);
     const rowClaims = batch.map((row) => claims(table, codec, row, table.indexes));

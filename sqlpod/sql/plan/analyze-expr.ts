@@ -56,6 +56,16 @@ export interface AggregateCall {
   readonly resolved: ResolvedAggregate;
   readonly args: readonly Expr[];
   readonly fingerprint: string;
+  /** `agg(x ORDER BY …)`: the order the group's rows reach the aggregate in. */
+  readonly order: readonly AggregateOrder[];
+  /** `agg(x) FILTER (WHERE …)`: only rows for which it is true reach the aggregate. */
+  readonly filter: Expr | null;
+}
+
+export interface AggregateOrder {
+  readonly expr: Expr;
+  readonly descending: boolean;
+  readonly nullsFirst: boolean;
 }
 
 /** Collects the aggregates and group keys of a query; the post-aggregation row is [keys…, aggregates…]. */
@@ -87,7 +97,32 @@ export interface ExprContext {
   readonly sequenceNamed?: (name: string) => number | undefined;
 }
 
-const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'string_agg']);
+/**
+ * PostgreSQL aggregates Shoal does not have: recognized, so that a call is
+ * refused as unsupported (0A000) rather than reported as an unknown function.
+ */
+const UNSUPPORTED_AGGREGATES = new Map<string, string>([
+  ['array_agg', ': there are no array types yet'],
+  ['json_agg', ''],
+  ['jsonb_agg', ''],
+  ['json_object_agg', ''],
+  ['jsonb_object_agg', ''],
+  ['bit_and', ''],
+  ['bit_or', ''],
+  ['bit_xor', ''],
+  ['stddev', ''],
+  ['stddev_pop', ''],
+  ['stddev_samp', ''],
+  ['variance', ''],
+  ['var_pop', ''],
+  ['var_samp', ''],
+  ['xmlagg', ''],
+  ['percentile_cont', ''],
+  ['percentile_disc', ''],
+  ['mode', ''],
+]);
+
+const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'string_agg', ...UNSUPPORTED_AGGREGATES.keys()]);
 
 export function isAggregateCall(node: Node): boolean {
   if (!('FuncCall' in node)) return false;
@@ -355,13 +390,29 @@ function analyzeAggregate(f: FuncCallNode, fp: string, ctx: ExprContext, groupin
     return { kind: 'column', type: grouping.aggregates[existing]?.resolved.result ?? T.unknown, slot: grouping.keys.length + existing };
   }
   const name = lastName(f.funcname).toLowerCase();
+  const unsupported = UNSUPPORTED_AGGREGATES.get(name);
+  if (unsupported !== undefined) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `aggregate function ${name} is not supported${unsupported}`, at(ctx, f.location));
+  if (f.agg_within_group) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'ordered-set aggregates (WITHIN GROUP) are not supported', at(ctx, f.location));
+  if (f.func_variadic) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'VARIADIC aggregate arguments are not supported', at(ctx, f.location));
   const inner: ExprContext = { ...ctx, grouping: null, noAggregates: 'aggregate function calls' };
   const args = f.agg_star ? [] : (f.args ?? []).map((a) => settleUnknown(analyzeExpr(a, inner), inner));
-  if (f.agg_order?.length || f.agg_filter) {
-    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'ORDER BY and FILTER in aggregates are not supported yet', at(ctx, f.location));
-  }
-  const resolved = withPosition(() => resolveAggregate(name, args.map((a) => a.type), f.agg_distinct ?? false), ctx, f.location);
-  grouping.aggregates.push({ resolved, args: args.map((a, i) => coerce(a, resolved.args[i] ?? a.type, 'implicit', inner, f.location)), fingerprint: fp });
+  const distinct = f.agg_distinct ?? false;
+  const order = (f.agg_order ?? []).map((s): AggregateOrder => {
+    if (!('SortBy' in s)) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'malformed aggregate ORDER BY', at(ctx, f.location));
+    const by = s.SortBy;
+    if (by.sortby_dir === 'SORTBY_USING') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'ORDER BY USING is not supported', at(ctx, by.location));
+    const expr = settleUnknown(analyzeExpr(required(by.node), inner), inner);
+    // PostgreSQL's rule: with DISTINCT, sorting by anything else than an argument would be ill-defined.
+    if (distinct && !(f.args ?? []).some((a) => fingerprint(a) === fingerprint(required(by.node)))) {
+      throw new SqlError(SQLSTATE.INVALID_COLUMN_REFERENCE, 'in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list', at(ctx, by.location));
+    }
+    const descending = by.sortby_dir === 'SORTBY_DESC';
+    return { expr, descending, nullsFirst: by.sortby_nulls === 'SORTBY_NULLS_FIRST' ? true : by.sortby_nulls === 'SORTBY_NULLS_LAST' ? false : descending };
+  });
+  const filterCtx: ExprContext = { ...inner, noAggregates: 'FILTER' };
+  const filter = f.agg_filter ? coerceToBool(analyzeExpr(f.agg_filter, filterCtx), filterCtx, locationOf(f.agg_filter), 'FILTER') : null;
+  const resolved = withPosition(() => resolveAggregate(name, args.map((a) => a.type), distinct), ctx, f.location);
+  grouping.aggregates.push({ resolved, args: args.map((a, i) => coerce(a, resolved.args[i] ?? a.type, 'implicit', inner, f.location)), fingerprint: fp, order, filter });
   return { kind: 'column', type: resolved.result, slot: grouping.keys.length + grouping.aggregates.length - 1 };
 }
 

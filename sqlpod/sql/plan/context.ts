@@ -2,6 +2,7 @@
 import type { Node } from '@pgsql/types';
 import { findRelation, type Catalog, type NameContext } from '../catalog/catalog.js';
 import type { ParamTypes, SessionInfo } from './analyze-expr.js';
+import type { CteScope } from './cte.js';
 import type { Subquery } from './plan.js';
 
 export interface PlanContext {
@@ -13,6 +14,8 @@ export interface PlanContext {
   readonly position: (location: number | undefined) => number | undefined;
   /** Subqueries of the statement; their index is their id. */
   readonly subqueries: Subquery[];
+  /** The WITH queries visible here (./cte.ts). */
+  readonly ctes?: CteScope;
 }
 
 /** nextval's lookup: a sequence by name, in the search path or qualified. */

@@ -4,12 +4,13 @@
 // can (to a table's scan, where they pick its index), and inner-joined items
 // are joined in the order ./join.ts picks.
 import type { Node } from '@pgsql/types';
-import { resolveTable } from '../catalog/catalog.js';
-import type { TableDescriptor } from '../catalog/descriptors.js';
+import { findRelation, resolveTable } from '../catalog/catalog.js';
+import type { TableDescriptor, ViewDescriptor } from '../catalog/descriptors.js';
 import { SQLSTATE, SqlError } from '../errors.js';
 import { T, typeByOid, type SqlType } from '../types/index.js';
 import { applyOperator, at, coerce, coerceToBool, commonType, analyzeExpr, type ExprContext } from './analyze-expr.js';
 import { qualifiedName, stringsOf, type PlanContext } from './context.js';
+import type { CteDefinition } from './cte.js';
 import type { Expr } from './expr.js';
 import { chooseAccess, conjuncts } from './index-selection.js';
 import { UNKNOWN_ROWS, describeConjunct, equiKey, estimateScan, orderJoins, within, type Conjunct, type JoinInput } from './join.js';
@@ -25,6 +26,10 @@ export interface FromHooks {
   readonly planDerived: (select: SelectNode, ctx: PlanContext, outer: Scope | null) => QueryPlan;
   /** The context JOIN conditions are analyzed in. */
   readonly exprContext: (scope: Scope, clause: string) => ExprContext;
+  /** The plan a reference to a WITH query reads (./cte.ts). */
+  readonly planCte: (def: CteDefinition) => QueryPlan;
+  /** The plan a view stands for (./view.ts). */
+  readonly planView: (view: ViewDescriptor) => QueryPlan;
 }
 
 interface ComputedSlot {
@@ -113,6 +118,19 @@ class Binder {
   }
 
   private table(rv: Extract<Node, { RangeVar: unknown }>['RangeVar']): BoundItem {
+    // A WITH query hides a table of its name.
+    const cte = rv.schemaname === undefined && rv.catalogname === undefined ? this.ctx.ctes?.find(rv.relname ?? '') : undefined;
+    if (cte) {
+      const name = rv.alias?.aliasname ?? cte.name;
+      this.claim(name, rv.location);
+      return this.placed(this.hooks.planCte(cte), name, stringsOf(rv.alias?.colnames));
+    }
+    const rel = findRelation(this.ctx.catalog, this.ctx.names, qualifiedName(rv));
+    if (rel?.kind === 'view') {
+      const name = rv.alias?.aliasname ?? rel.name;
+      this.claim(name, rv.location);
+      return this.placed(this.hooks.planView(rel), name, stringsOf(rv.alias?.colnames));
+    }
     const table = resolveTable(this.ctx.catalog, this.ctx.names, qualifiedName(rv), this.ctx.position(rv.location));
     const name = rv.alias?.aliasname ?? table.name;
     this.claim(name, rv.location);
@@ -129,6 +147,11 @@ class Binder {
     const plan = this.hooks.planDerived(sub.SelectStmt, this.ctx, this.outer);
     const name = rs.alias?.aliasname ?? null;
     if (name !== null) this.claim(name, undefined);
+    return this.placed(plan, name, stringsOf(rs.alias?.colnames));
+  }
+
+  /** A planned query as a FROM item named `name`, its columns renamed by `colnames`. */
+  private placed(plan: QueryPlan, name: string | null, colnames: readonly string[]): BoundItem {
     const width = plan.columns.length;
     const offset = this.take(width);
     const columns: ScopeColumn[] = plan.columns.map((c, i) => ({
@@ -140,7 +163,7 @@ class Binder {
       columnNumber: c.columnNumber,
       hidden: false,
     }));
-    const renamed = renameColumns(columns, stringsOf(rs.alias?.colnames), name ?? 'subquery');
+    const renamed = renameColumns(columns, colnames, name ?? 'subquery');
     return {
       item: { kind: 'derived', root: plan.root, offset, width, slots: range(offset, width) },
       columns: renamed.map((c) => ({ ...c, slot: c.slot + offset })),

@@ -75,7 +75,29 @@ export type PlanNode =
   /** Drops trailing helper columns (sort keys) from each row. */
   | { readonly kind: 'trim'; readonly input: PlanNode; readonly width: number }
   | { readonly kind: 'union'; readonly inputs: readonly PlanNode[] }
-  | { readonly kind: 'setop'; readonly op: 'intersect' | 'except'; readonly all: boolean; readonly left: PlanNode; readonly right: PlanNode; readonly types: readonly SqlType[] };
+  | { readonly kind: 'setop'; readonly op: 'intersect' | 'except'; readonly all: boolean; readonly left: PlanNode; readonly right: PlanNode; readonly types: readonly SqlType[] }
+  /**
+   * WITH RECURSIVE: the base term's rows, then the step's rows run over the
+   * previous round's new rows (its work table) until a round adds none;
+   * `distinct` (UNION) drops rows seen before.
+   */
+  | {
+      readonly kind: 'recursive';
+      readonly table: WorkTable;
+      readonly base: PlanNode;
+      readonly step: PlanNode;
+      readonly distinct: boolean;
+      readonly types: readonly SqlType[];
+    }
+  /** The rows of the enclosing recursive node's work table. */
+  | { readonly kind: 'workTable'; readonly table: WorkTable }
+  /** Its input's rows, computed once per statement however often the node is read (a WITH query read twice). */
+  | { readonly kind: 'materialize'; readonly input: PlanNode };
+
+/** A recursive WITH query's work table: an identity the executor keys the current rows on. */
+export interface WorkTable {
+  readonly name: string;
+}
 
 /** Uncorrelated subqueries run once before the statement; correlated ones per row of their enclosing query. */
 export interface Subquery {

@@ -18,6 +18,8 @@ import {
   type ExprContext,
 } from './analyze-expr.js';
 import { sequenceLookup, type PlanContext } from './context.js';
+import { planCteReference, planWith } from './cte.js';
+import { planView } from './view.js';
 
 export { columnType, fullScan, tableColumns } from './from.js';
 import type { Expr } from './expr.js';
@@ -28,7 +30,7 @@ import { Scope, type ScopeColumn } from './scope.js';
 type SelectNode = Extract<Node, { SelectStmt: unknown }>['SelectStmt'];
 
 export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | null = null): QueryPlan {
-  if (select.withClause) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'WITH is not supported yet');
+  if (select.withClause) return planWith(select, ctx, outer, planSelect);
   if (select.intoClause) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'SELECT INTO is not supported');
   if (select.lockingClause?.length) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'FOR UPDATE/SHARE is not supported yet');
   if (select.op && select.op !== 'SETOP_NONE') return planSetOperation(select, ctx, outer);
@@ -46,6 +48,8 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
   });
   const from = planFrom(select.fromClause ?? [], ctx, outer, {
     planDerived: planSelect,
+    planCte: (def) => planCteReference(def, ctx, planSelect),
+    planView: (view) => planView(view, ctx, planSelect),
     exprContext: (scope, clause) => exprCtxIn(scope, null, clause),
   });
   const scope = from.scope;
@@ -58,7 +62,8 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
   const aggregated =
     (select.groupClause?.length ?? 0) > 0 ||
     targets.some((t) => 'ResTarget' in t && containsAggregate(t.ResTarget.val)) ||
-    containsAggregate(select.havingClause) ||
+    // HAVING alone makes the query one group, as in PostgreSQL (`SELECT 1 HAVING false` returns no row).
+    select.havingClause !== undefined ||
     (select.sortClause ?? []).some((s) => 'SortBy' in s && containsAggregate(s.SortBy.node));
 
   let grouping: Grouping | null = null;
@@ -99,8 +104,6 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
     const having = select.havingClause ? coerceToBool(analyzeExpr(select.havingClause, outCtx), outCtx, undefined, 'HAVING') : null;
     node = { kind: 'aggregate', input: node, keys: grouping.keys.map((k) => k.expr), aggregates: grouping.aggregates };
     if (having) node = { kind: 'filter', input: node, predicate: having };
-  } else if (select.havingClause) {
-    throw new SqlError(SQLSTATE.GROUPING_ERROR, 'HAVING without aggregates or GROUP BY is not supported yet');
   }
 
   const distinct = select.distinctClause !== undefined;
