@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../kvpod/testing/fixtures.js';
 import type { SqlPod } from './pod.js';
 import { RawClient, bindMessage, describe as show, fieldsOf, type Frame } from './server/testing/raw-client.js';
-import { ADMIN, connect, createTenant, startStampedPod, type TestTenant } from './testing/fixtures.js';
+import { ADMIN, connect, createTenant, sqlError, startStampedPod, type TestTenant } from './testing/fixtures.js';
 
 // One commit holds every row of a COPY; the kvpod's limits are raised so a
 // 100,000-row COPY fits, and stay low enough for one test to go beyond them.
@@ -38,16 +38,6 @@ afterAll(async () => {
   await pod?.shutdown();
   await kv?.stop();
 });
-
-async function sqlError(work: Promise<unknown>): Promise<pg.DatabaseError> {
-  try {
-    await work;
-  } catch (err) {
-    if (err instanceof pg.DatabaseError) return err;
-    throw err;
-  }
-  throw new Error('expected the statement to fail');
-}
 
 /** COPY … FROM STDIN through pg-copy-streams, each string its own CopyData message; resolves with the row count. */
 async function copyIn(sql: string, chunks: readonly (string | Buffer)[], client: pg.Client = db): Promise<number> {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../kvpod/testing/fixtures.js';
 import type { SqlPod } from './pod.js';
 import { RawClient, bindMessage, dataRow, type Frame } from './server/testing/raw-client.js';
-import { ADMIN, clientConfig, connect, createTenant, startStampedPod, type TestTenant } from './testing/fixtures.js';
+import { ADMIN, clientConfig, connect, createTenant, sqlError, startStampedPod, type TestTenant } from './testing/fixtures.js';
 
 const run = promisify(execFile);
 
@@ -31,16 +31,6 @@ afterAll(async () => {
   await pod?.shutdown();
   await kv?.stop();
 });
-
-async function sqlError(work: Promise<unknown>): Promise<pg.DatabaseError> {
-  try {
-    await work;
-  } catch (err) {
-    if (err instanceof pg.DatabaseError) return err;
-    throw err;
-  }
-  throw new Error('expected the statement to fail');
-}
 
 describe('DDL and DML over node-postgres', () => {
   it('creates a table, inserts, reads back by key, updates and deletes with RETURNING', async () => {

@@ -123,3 +123,14 @@ export async function connect(certs: TestCerts, pod: SqlPod, database?: string):
   await client.connect();
   return client;
 }
+
+/** The DatabaseError a statement fails with; throws if it succeeds. */
+export async function sqlError(work: Promise<unknown>): Promise<pg.DatabaseError> {
+  try {
+    await work;
+  } catch (err) {
+    if (err instanceof pg.DatabaseError) return err;
+    throw err;
+  }
+  throw new Error('expected the statement to fail');
+}
