@@ -501,6 +501,118 @@ describe('aggregates', () => {
   });
 });
 
+describe('window functions', () => {
+  const rows = async (sql: string) => (await db.query({ text: sql, rowMode: 'array' })).rows as unknown[][];
+
+  beforeAll(async () => {
+    await db.query('CREATE TABLE wf (id integer, g integer, v integer, t text)');
+    await db.query("INSERT INTO wf VALUES (1, 1, 10, 'a'), (2, 1, 20, 'b'), (3, 1, 20, 'c'), (4, 2, 5, 'd'), (5, 2, NULL, 'e'), (6, NULL, 7, 'f'), (7, NULL, 7, 'g')");
+  });
+
+  // Expected rows are what PostgreSQL 15 returns for the same statements.
+  it('numbers and ranks rows per partition, peers sharing a rank', async () => {
+    expect(
+      await rows('SELECT id, row_number() OVER (ORDER BY id), rank() OVER (PARTITION BY g ORDER BY v), dense_rank() OVER (PARTITION BY g ORDER BY v) FROM wf ORDER BY id'),
+    ).toEqual([
+      [1, '1', '1', '1'],
+      [2, '2', '2', '2'],
+      [3, '3', '2', '2'],
+      [4, '4', '1', '1'],
+      [5, '5', '2', '2'],
+      [6, '6', '1', '1'],
+      [7, '7', '1', '1'],
+    ]);
+    expect(await rows('SELECT id, percent_rank() OVER (PARTITION BY g ORDER BY v), cume_dist() OVER (PARTITION BY g ORDER BY v) FROM wf ORDER BY id')).toEqual([
+      [1, 0, 0.3333333333333333],
+      [2, 0.5, 1],
+      [3, 0.5, 1],
+      [4, 0, 0.5],
+      [5, 1, 1],
+      [6, 0, 1],
+      [7, 0, 1],
+    ]);
+  });
+
+  it('computes aggregates over the default frame: running with ORDER BY, the partition without', async () => {
+    expect(
+      await rows(
+        'SELECT id, sum(v) OVER (PARTITION BY g ORDER BY v), count(*) OVER (PARTITION BY g), count(v) OVER (PARTITION BY g ORDER BY v DESC), avg(v) OVER (PARTITION BY g), min(t) OVER (ORDER BY v NULLS FIRST), max(v) OVER () FROM wf ORDER BY id',
+      ),
+    ).toEqual([
+      [1, '10', '3', '3', '16.6666666666666667', 'a', 20],
+      [2, '50', '3', '2', '16.6666666666666667', 'a', 20],
+      [3, '50', '3', '2', '16.6666666666666667', 'a', 20],
+      [4, '5', '2', '1', '5.0000000000000000', 'd', 20],
+      [5, '5', '2', '0', '5.0000000000000000', 'e', 20],
+      [6, '14', '2', '2', '7.0000000000000000', 'd', 20],
+      [7, '14', '2', '2', '7.0000000000000000', 'd', 20],
+    ]);
+    expect(await rows('SELECT id, sum(v) FILTER (WHERE v > 5) OVER (ORDER BY id) FROM wf ORDER BY id')).toEqual([
+      [1, '10'],
+      [2, '30'],
+      [3, '50'],
+      [4, '50'],
+      [5, '50'],
+      [6, '57'],
+      [7, '64'],
+    ]);
+    expect(await rows('SELECT row_number() OVER (), sum(v) OVER () FROM wf WHERE false')).toEqual([]);
+  });
+
+  it('runs over grouped rows, with named windows, in ORDER BY, before DISTINCT and LIMIT', async () => {
+    expect(await rows('SELECT g, count(*), sum(count(*)) OVER (), rank() OVER (ORDER BY sum(v) DESC) FROM wf GROUP BY g ORDER BY g NULLS FIRST')).toEqual([
+      [null, '2', '7', '2'],
+      [1, '3', '7', '1'],
+      [2, '2', '7', '3'],
+    ]);
+    expect(await rows('SELECT id, sum(v) OVER w, row_number() OVER (w2 ORDER BY id DESC) FROM wf WINDOW w AS (PARTITION BY g ORDER BY id), w2 AS (PARTITION BY g) ORDER BY id')).toEqual([
+      [1, '10', '3'],
+      [2, '30', '2'],
+      [3, '50', '1'],
+      [4, '5', '2'],
+      [5, '5', '1'],
+      [6, '7', '2'],
+      [7, '14', '1'],
+    ]);
+    expect(await rows('SELECT id, v FROM wf ORDER BY row_number() OVER (ORDER BY v DESC NULLS LAST, id) LIMIT 3')).toEqual([
+      [2, 20],
+      [3, 20],
+      [1, 10],
+    ]);
+    expect(await rows('SELECT DISTINCT g, count(*) OVER (PARTITION BY g) FROM wf ORDER BY 1')).toEqual([
+      [1, '3'],
+      [2, '2'],
+      [null, '2'],
+    ]);
+    expect(await rows('SELECT id, 1 + row_number() OVER (PARTITION BY g ORDER BY id) * 10 AS x FROM wf ORDER BY x DESC, id LIMIT 4')).toEqual([
+      [3, '31'],
+      [2, '21'],
+      [5, '21'],
+      [7, '21'],
+    ]);
+  });
+
+  it('refuses window functions where PostgreSQL does, and what it does not have', async () => {
+    const refused = async (sql: string) => {
+      const err = await sqlError(db.query(sql));
+      return [err.code, err.message];
+    };
+    expect(await refused('SELECT id FROM wf WHERE row_number() OVER () > 1')).toEqual(['42P20', 'window functions are not allowed in WHERE']);
+    expect(await refused('SELECT g FROM wf GROUP BY row_number() OVER ()')).toEqual(['42P20', 'window functions are not allowed in GROUP BY']);
+    expect(await refused('SELECT g FROM wf GROUP BY g HAVING rank() OVER () > 1')).toEqual(['42P20', 'window functions are not allowed in HAVING']);
+    expect(await refused('SELECT sum(row_number() OVER ()) FROM wf')).toEqual(['42803', 'aggregate function calls cannot contain window function calls']);
+    expect(await refused('SELECT row_number() OVER (ORDER BY row_number() OVER ()) FROM wf')).toEqual(['42P20', 'window functions are not allowed in window definitions']);
+    expect(await refused('SELECT lower(t) OVER () FROM wf')).toEqual(['42809', 'OVER specified, but lower is not a window function nor an aggregate function']);
+    expect(await refused('SELECT sum(v) OVER nope FROM wf')).toEqual(['42704', 'window "nope" does not exist']);
+    const frame = await refused('SELECT sum(v) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) FROM wf');
+    expect(frame[0]).toBe('0A000');
+    expect(frame[1]).toContain('frame');
+    const lag = await refused('SELECT lag(v) OVER (ORDER BY id) FROM wf');
+    expect(lag[0]).toBe('0A000');
+    expect(lag[1]).toContain('lag');
+  });
+});
+
 describe('WITH', () => {
   const rows = async (sql: string) => (await db.query({ text: sql, rowMode: 'array' })).rows as unknown[][];
 

@@ -12,6 +12,7 @@ import { KeyWriter, compare, encodeKey, type Datum, type SqlType } from '../type
 import { accumulatorFactory, type GroupAccumulator } from './aggregate.js';
 import { hashJoin } from './join.js';
 import { recursiveUnion } from './recursive.js';
+import { computeWindows } from './window.js';
 import { accessKeys } from './spans.js';
 
 
@@ -122,6 +123,21 @@ export async function* run(node: PlanNode, ctx: ExecContext): Batches {
       }
       rows.sort(comparator(node.keys));
       yield* chunks(rows);
+      return;
+    }
+    case 'window': {
+      const rows: Row[] = [];
+      for await (const batch of run(node.input, ctx)) {
+        ctx.checkCancel();
+        rows.push(...batch);
+      }
+      const exprs = [
+        ...node.windows.flatMap((w) => [...w.partition, ...w.order.map((o) => o.expr)]),
+        ...node.functions.flatMap((f) => (f.kind === 'aggregate' ? [...f.call.args, ...(f.call.filter ? [f.call.filter] : [])] : [])),
+      ];
+      const correlated = ctx.subqueries.correlatedIn(exprs);
+      if (correlated.length) await ctx.subqueries.prepareFor(correlated, rows, ctx);
+      yield* chunks(computeWindows(node, rows, ctx.eval));
       return;
     }
     case 'distinct': {

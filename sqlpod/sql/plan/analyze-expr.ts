@@ -95,6 +95,15 @@ export interface ExprContext {
   readonly subqueries?: SubqueryPlanner;
   /** Finds a sequence by (possibly qualified) name for nextval; undefined when absent. */
   readonly sequenceNamed?: (name: string) => number | undefined;
+  /** Where window functions are allowed (a SELECT's list and ORDER BY), what collects them (./window.ts). */
+  readonly windows?: WindowCollector | undefined;
+  /** Where they are not, the clause name for the message (else `noAggregates`). */
+  readonly noWindows?: string;
+}
+
+/** Turns a window function call (`f(…) OVER …`) into an expression over the window node's row. */
+export interface WindowCollector {
+  call(f: FuncCallNode, ctx: ExprContext): Expr;
 }
 
 /**
@@ -123,6 +132,13 @@ const UNSUPPORTED_AGGREGATES = new Map<string, string>([
 ]);
 
 const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'string_agg', ...UNSUPPORTED_AGGREGATES.keys()]);
+
+/** Whether a function name is an aggregate Shoal computes ('supported'), one it refuses, or none. */
+export function aggregateSupport(name: string): 'supported' | 'unsupported' | undefined {
+  const lower = name.toLowerCase();
+  if (UNSUPPORTED_AGGREGATES.has(lower)) return 'unsupported';
+  return AGGREGATES.has(lower) ? 'supported' : undefined;
+}
 
 export function isAggregateCall(node: Node): boolean {
   if (!('FuncCall' in node)) return false;
@@ -355,7 +371,13 @@ type FuncCallNode = Extract<Node, { FuncCall: unknown }>['FuncCall'];
 function analyzeFuncCall(f: FuncCallNode, ctx: ExprContext): Expr {
   const name = lastName(f.funcname).toLowerCase();
   const loc = f.location;
-  if (f.over) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'window functions are not supported yet', at(ctx, loc));
+  if (f.over) {
+    if (ctx.windows) return ctx.windows.call(f, ctx);
+    if (ctx.noAggregates === 'aggregate function calls') {
+      throw new SqlError(SQLSTATE.GROUPING_ERROR, 'aggregate function calls cannot contain window function calls', at(ctx, loc));
+    }
+    throw new SqlError(SQLSTATE.WINDOWING_ERROR, `window functions are not allowed in ${ctx.noWindows ?? ctx.noAggregates ?? 'this context'}`, at(ctx, loc));
+  }
   const args = (f.args ?? []).map((a) => analyzeExpr(a, ctx));
   const session = sessionFunction(name, args, ctx);
   if (session) return session;
@@ -394,7 +416,7 @@ function analyzeAggregate(f: FuncCallNode, fp: string, ctx: ExprContext, groupin
   if (unsupported !== undefined) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `aggregate function ${name} is not supported${unsupported}`, at(ctx, f.location));
   if (f.agg_within_group) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'ordered-set aggregates (WITHIN GROUP) are not supported', at(ctx, f.location));
   if (f.func_variadic) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'VARIADIC aggregate arguments are not supported', at(ctx, f.location));
-  const inner: ExprContext = { ...ctx, grouping: null, noAggregates: 'aggregate function calls' };
+  const inner: ExprContext = { ...ctx, grouping: null, noAggregates: 'aggregate function calls', windows: undefined };
   const args = f.agg_star ? [] : (f.args ?? []).map((a) => settleUnknown(analyzeExpr(a, inner), inner));
   const distinct = f.agg_distinct ?? false;
   const order = (f.agg_order ?? []).map((s): AggregateOrder => {

@@ -3,6 +3,7 @@
 // made again (see ../session).
 import type { AggregateCall } from './analyze-expr.js';
 import type { Expr } from './expr.js';
+import type { WindowFunction, WindowSpec } from './window.js';
 import type { IndexDescriptor, TableDescriptor } from '../catalog/descriptors.js';
 import type { SqlType } from '../types/index.js';
 
@@ -70,6 +71,12 @@ export type PlanNode =
   | { readonly kind: 'project'; readonly input: PlanNode; readonly exprs: readonly Expr[] }
   | { readonly kind: 'aggregate'; readonly input: PlanNode; readonly keys: readonly Expr[]; readonly aggregates: readonly AggregateCall[] }
   | { readonly kind: 'sort'; readonly input: PlanNode; readonly keys: readonly SortKey[] }
+  /**
+   * Window functions: each row is its first `width` values followed by one
+   * value per function, computed over the row's partition of its window
+   * (all rows are read first, as for a sort).
+   */
+  | { readonly kind: 'window'; readonly input: PlanNode; readonly width: number; readonly windows: readonly WindowSpec[]; readonly functions: readonly WindowFunction[] }
   | { readonly kind: 'distinct'; readonly input: PlanNode; readonly types: readonly SqlType[]; readonly width: number }
   | { readonly kind: 'limit'; readonly input: PlanNode; readonly limit: Expr | null; readonly offset: Expr | null }
   /** Drops trailing helper columns (sort keys) from each row. */

@@ -20,6 +20,7 @@ import {
 import { sequenceLookup, type PlanContext } from './context.js';
 import { planCteReference, planWith } from './cte.js';
 import { planView } from './view.js';
+import { Windows } from './window.js';
 
 export { columnType, fullScan, tableColumns } from './from.js';
 import type { Expr } from './expr.js';
@@ -54,6 +55,7 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
   });
   const scope = from.scope;
   const exprCtx = (grouping: Grouping | null, clause?: string): ExprContext => exprCtxIn(scope, grouping, clause);
+  const windows = new Windows(select.windowClause, ctx.position);
 
   const predicate = select.whereClause ? coerceToBool(analyzeExpr(select.whereClause, exprCtx(null, 'WHERE')), exprCtx(null), undefined, 'WHERE') : null;
   let node: PlanNode = from.plan(predicate);
@@ -75,7 +77,8 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
       grouping.keys.push({ fingerprint: fingerprint(keyNode), expr });
     }
   }
-  const outCtx = exprCtx(grouping);
+  // The select list and ORDER BY may call window functions; HAVING may not.
+  const outCtx: ExprContext = { ...exprCtx(grouping), windows };
 
   const outputs: { expr: Expr; column: OutputColumn }[] = [];
   for (const t of targets) {
@@ -101,7 +104,8 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
   }
 
   if (grouping) {
-    const having = select.havingClause ? coerceToBool(analyzeExpr(select.havingClause, outCtx), outCtx, undefined, 'HAVING') : null;
+    const havingCtx: ExprContext = { ...outCtx, windows: undefined, noWindows: 'HAVING' };
+    const having = select.havingClause ? coerceToBool(analyzeExpr(select.havingClause, havingCtx), havingCtx, undefined, 'HAVING') : null;
     node = { kind: 'aggregate', input: node, keys: grouping.keys.map((k) => k.expr), aggregates: grouping.aggregates };
     if (having) node = { kind: 'filter', input: node, predicate: having };
   }
@@ -111,6 +115,13 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
     throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'DISTINCT ON is not supported yet');
   }
   const sort = sortKeys(select.sortClause ?? [], outputs, (n) => settleUnknown(analyzeExpr(n, outCtx), outCtx), distinct, ctx);
+  if (!windows.empty) {
+    // Window functions see the row after WHERE/GROUP BY/HAVING: the grouped row, or the FROM row.
+    const inputWidth = grouping ? grouping.keys.length + grouping.aggregates.length : scope.columns.reduce((w, c) => Math.max(w, c.slot + 1), 0);
+    node = { kind: 'window', input: node, width: inputWidth, windows: windows.windows, functions: windows.functions };
+    for (const o of outputs) o.expr = windows.place(o.expr, inputWidth);
+    sort.extra = sort.extra.map((e) => windows.place(e, inputWidth));
+  }
   const width = outputs.length;
   node = { kind: 'project', input: node, exprs: [...outputs.map((o) => o.expr), ...sort.extra] };
   if (distinct) node = { kind: 'distinct', input: node, types: outputs.map((o) => o.expr.type), width };
