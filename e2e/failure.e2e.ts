@@ -7,9 +7,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { podLoadSchema } from '../shared/podctl/index.js';
-import { POOL_LABEL, TENANT_LABEL, isPodReady, type SqlPodObject } from '../shared/kube/sqlpod.js';
+import { POOL_LABEL, TENANT_LABEL, isPodReady, restartsOf, type SqlPodObject } from '../shared/kube/sqlpod.js';
 import { crdbTenantSchema, crdbTenantsPath } from '../shared/kube/crdbtenant.js';
-import { NS, api, apply, closeSessions, condition, connect, keyspaces, kubectl, podsOf, scale, sqlPods, stateOf, tenant, until } from './harness.js';
+import { NS, api, apply, closeSessions, condition, connect, keyspaces, kubectl, pods, podsOf, scale, stateOf, tenant, until } from './harness.js';
 
 const LEASE = 'shoal-operator';
 const POOL_SIZE = 2;
@@ -19,11 +19,8 @@ afterAll(closeSessions);
 
 const leaseSchema = z.object({ spec: z.object({ holderIdentity: z.string().optional() }) });
 const leader = async () => (await api().get(`/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${LEASE}`, leaseSchema)).spec.holderIdentity ?? '';
-const operatorPods = async () =>
-  (await api().list(`/api/v1/namespaces/${NS}/pods`, z.object({ metadata: z.object({ name: z.string(), deletionTimestamp: z.string().optional() }) }), { labelSelector: 'shoal.dev/component=operator' })).items
-    .filter((p) => !p.metadata.deletionTimestamp)
-    .map((p) => p.metadata.name);
-const restartsSchema = z.object({ status: z.object({ containerStatuses: z.array(z.object({ restartCount: z.number() })).default([]) }) });
+const OPERATOR = 'shoal.dev/component=operator';
+const operatorPods = async () => (await pods(OPERATOR)).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** PIDs on this host of an operator replica's process (found by its SHOAL_IDENTITY); none on kind, whose nodes are containers. */
@@ -67,10 +64,7 @@ async function kill(replica: string): Promise<'sigkill' | 'forced-delete'> {
   return 'sigkill';
 }
 
-const operatorRestarts = async () =>
-  (await api().list(`/api/v1/namespaces/${NS}/pods`, restartsSchema, { labelSelector: 'shoal.dev/component=operator' })).items
-    .flatMap((p) => p.status.containerStatuses.map((c) => c.restartCount))
-    .reduce((a, b) => a + b, 0);
+const operatorRestarts = async () => (await pods(OPERATOR)).reduce((n, p) => n + restartsOf(p), 0);
 
 /** Each tenant has exactly spec.replicas running pods, none stamping or draining, and reports it Ready. */
 async function settled(names: readonly string[]): Promise<boolean> {
@@ -81,7 +75,7 @@ async function settled(names: readonly string[]): Promise<boolean> {
     if (pods.length !== want || pods.some((p) => stateOf(p) !== 'running' || p.metadata.deletionTimestamp)) return false;
     if (t?.status?.readyReplicas !== want || condition(t, 'Ready') !== 'True') return false;
   }
-  const pool = await sqlPods(`${POOL_LABEL}=prewarmed`);
+  const pool = await pods(`${POOL_LABEL}=prewarmed`);
   return pool.filter((p) => isPodReady(p) && !p.metadata.deletionTimestamp).length === POOL_SIZE;
 }
 
@@ -96,7 +90,7 @@ const loadOf = (pod: SqlPodObject) => api().get(`/api/v1/namespaces/${NS}/pods/$
 async function expectNothingLeakedOrBoundTwice(): Promise<void> {
   const tenants = (await api().list(crdbTenantsPath(NS), crdbTenantSchema)).items;
   const byName = new Map(tenants.map((t) => [t.metadata.name, t]));
-  for (const pod of await sqlPods('shoal.dev/component=sqlpod')) {
+  for (const pod of await pods('shoal.dev/component=sqlpod')) {
     if (pod.metadata.deletionTimestamp) continue;
     const name = pod.metadata.name;
     const owners = (pod.metadata.ownerReferences ?? []).filter((o) => o.controller);

@@ -52,8 +52,9 @@ export const tenant = (name: string): Promise<CrdbTenant | undefined> =>
       throw e;
     });
 export const condition = (t: CrdbTenant | undefined, type: string) => t?.status?.conditions?.find((c) => c.type === type)?.status;
-export const sqlPods = async (labelSelector: string) => (await api().list(`/api/v1/namespaces/${NS}/pods`, sqlPodSchema, { labelSelector })).items;
-export const podsOf = (name: string) => sqlPods(`${TENANT_LABEL}=${name}`);
+/** Pods by label selector, read as SQL pods are (metadata, IP, conditions, restarts). */
+export const pods = async (labelSelector: string) => (await api().list(`/api/v1/namespaces/${NS}/pods`, sqlPodSchema, { labelSelector })).items;
+export const podsOf = (name: string) => pods(`${TENANT_LABEL}=${name}`);
 export const stateOf = (pod: SqlPodObject) => pod.metadata.labels?.[STATE_LABEL];
 export const runningPodsOf = async (name: string) => (await podsOf(name)).filter((p) => stateOf(p) === 'running' && !p.metadata.deletionTimestamp);
 export const scale = (name: string, replicas: number) => api().patch(crdbTenantPath(NS, name), { spec: { replicas } }, 'application/merge-patch+json');

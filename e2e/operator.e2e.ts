@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { crdbTenantPath } from '../shared/kube/crdbtenant.js';
 import { secretSchema, tenantSecretName } from '../operator/tenants/secret.js';
-import { NS, api, apply, closeSessions, condition, connect, keyspaces, podsOf, runningPodsOf, scale, sqlPods, stateOf, tenant, until } from './harness.js';
+import { NS, api, apply, closeSessions, condition, connect, keyspaces, pods, podsOf, runningPodsOf, scale, stateOf, tenant, until } from './harness.js';
 
 afterAll(closeSessions);
 
@@ -27,7 +27,7 @@ describe('a tenant from kubectl apply to psql', () => {
     expect(await runningPodsOf('acme')).toHaveLength(1);
     // The ReplicaSet released the plucked pod and started a replacement.
     await until('the pool refilled', async () => {
-      const pool = await sqlPods('shoal.dev/pool=prewarmed');
+      const pool = await pods('shoal.dev/pool=prewarmed');
       return pool.filter((p) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).length === 2;
     });
     await c.end();

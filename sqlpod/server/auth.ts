@@ -2,7 +2,6 @@
 // problem (unknown role, no password, no LOGIN, wrong password) ends the same
 // way, 28P01 with one message, after the same exchange, so nothing tells a
 // prober which of them it hit.
-import { timingSafeEqual } from 'node:crypto';
 import {
   DEFAULT_SCRAM_ITERATIONS,
   PgWireError,
@@ -13,6 +12,7 @@ import {
   decodeSaslInitialResponse,
   hashPassword,
   parseVerifier,
+  verifyPassword,
   type BackendWriter,
 } from '../../shared/pgwire/index.js';
 import type { LoginRole } from '../sql/session-api.js';
@@ -85,20 +85,16 @@ export class Authenticator {
   }
 
   /**
-   * Derives the SCRAM keys from the cleartext password with the role's salt
-   * and compares them with the stored ones. Without a verifier the same work
-   * is done against a random salt. pbkdf2 runs synchronously here (a few ms at
-   * 4096 iterations) because SASLprep lives inside hashPassword.
+   * Checks the cleartext password against the role's SCRAM verifier. Without
+   * a usable verifier the same work is done against a random salt, so the
+   * time taken does not tell which users exist. pbkdf2 runs synchronously
+   * here (a few ms at 4096 iterations) because SASLprep lives inside hashPassword.
    */
   private checkPassword(password: string): void {
     const { role, user } = this.options;
-    const stored = role?.scramVerifier ? parseVerifier(role.scramVerifier) : undefined;
-    const computed = parseVerifier(hashPassword(password, stored?.iterations ?? DEFAULT_SCRAM_ITERATIONS, stored?.salt));
-    const matches =
-      stored !== undefined &&
-      computed !== undefined &&
-      timingSafeEqual(stored.storedKey, computed.storedKey) &&
-      timingSafeEqual(stored.serverKey, computed.serverKey);
+    const verifier = role?.scramVerifier ?? '';
+    if (parseVerifier(verifier) === undefined) hashPassword(password, DEFAULT_SCRAM_ITERATIONS);
+    const matches = verifyPassword(verifier, password);
     // PostgreSQL refuses an empty password outright, whatever is stored.
     if (!matches || password === '' || !role?.canLogin) throw authenticationFailed(user);
   }

@@ -1,50 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../catalog/catalog.js';
-import { SqlError } from '../errors.js';
-import { loadParser, parseStatements } from '../parser/index.js';
-import { ParamTypes } from './analyze-expr.js';
-import type { PlanContext } from './context.js';
+import { loadParser } from '../parser/index.js';
 import { countReferences, recursiveTermProblem } from './cte.js';
-import type { PlanNode, QueryPlan } from './plan.js';
-import { planSelect } from './select.js';
+import type { PlanNode } from './plan.js';
+import { planNodes, planner, selectOf } from './testing.js';
 
 beforeAll(loadParser);
 
 const catalog = new Catalog(1n, [{ kind: 'database', id: 1, name: 'db' }, { kind: 'schema', id: 2, name: 'public', databaseId: 1 }], new Map());
 
-function selectOf(sql: string) {
-  const [stmt] = parseStatements(sql);
-  if (!stmt || !('SelectStmt' in stmt.node)) throw new Error('not a SELECT');
-  return stmt.node.SelectStmt;
-}
-
-function plan(sql: string): QueryPlan {
-  const ctx: PlanContext = {
-    catalog,
-    names: { databaseId: 1, searchPath: ['public'] },
-    session: { user: 'u', database: 'db', searchPath: ['public'], timeZone: 'UTC', serverVersion: '17' },
-    params: new ParamTypes([]),
-    position: (l) => (l === undefined ? undefined : l + 1),
-    subqueries: [],
-  };
-  return planSelect(selectOf(sql), ctx);
-}
-
-function kinds(n: PlanNode): string[] {
-  const children: PlanNode[] =
-    n.kind === 'join' ? [n.left, n.right] : n.kind === 'recursive' ? [n.base, n.step] : n.kind === 'union' ? [...n.inputs] : 'input' in n ? [n.input] : [];
-  return [n.kind, ...children.flatMap(kinds)];
-}
-
-function errorOf(sql: string): { code: string; message: string } {
-  try {
-    plan(sql);
-  } catch (e) {
-    if (e instanceof SqlError) return { code: e.code, message: e.message };
-    throw e;
-  }
-  throw new Error(`planned: ${sql}`);
-}
+const { plan, errorOf } = planner(catalog);
+const kinds = (n: PlanNode): string[] => planNodes(n).map((x) => x.kind);
 
 /** The recursive term (right side of the UNION) of `WITH RECURSIVE r AS (… UNION ALL <term>)`. */
 function recursiveTerm(term: string) {

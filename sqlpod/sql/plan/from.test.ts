@@ -1,13 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Catalog } from '../catalog/catalog.js';
 import type { ColumnDescriptor, Descriptor, TableDescriptor } from '../catalog/descriptors.js';
-import { SqlError } from '../errors.js';
-import { loadParser, parseStatements } from '../parser/index.js';
+import { loadParser } from '../parser/index.js';
 import { T } from '../types/index.js';
-import { ParamTypes } from './analyze-expr.js';
-import type { PlanContext } from './context.js';
 import type { PlanNode, QueryPlan } from './plan.js';
-import { planSelect } from './select.js';
+import { planNodes, planner } from './testing.js';
 
 beforeAll(loadParser);
 
@@ -51,37 +48,8 @@ const tables: TableDescriptor[] = [
 const descriptors: Descriptor[] = [{ kind: 'database', id: 1, name: 'db' }, { kind: 'schema', id: 2, name: 'public', databaseId: 1 }, ...tables];
 const catalog = new Catalog(1n, descriptors, new Map());
 
-function plan(sql: string): QueryPlan {
-  const [stmt] = parseStatements(sql);
-  if (!stmt || !('SelectStmt' in stmt.node)) throw new Error('not a SELECT');
-  const ctx: PlanContext = {
-    catalog,
-    names: { databaseId: 1, searchPath: ['public'] },
-    session: { user: 'u', database: 'db', searchPath: ['public'], timeZone: 'UTC', serverVersion: '17' },
-    params: new ParamTypes([]),
-    position: (l) => (l === undefined ? undefined : l + 1),
-    subqueries: [],
-  };
-  return planSelect(stmt.node.SelectStmt, ctx);
-}
-
-function nodes(n: PlanNode): PlanNode[] {
-  const children: PlanNode[] =
-    n.kind === 'join' ? [n.left, n.right] : n.kind === 'union' ? [...n.inputs] : n.kind === 'setop' ? [n.left, n.right] : 'input' in n ? [n.input] : [];
-  return [n, ...children.flatMap(nodes)];
-}
-
-const ofKind = <K extends PlanNode['kind']>(p: QueryPlan, kind: K) => nodes(p.root).filter((n): n is Extract<PlanNode, { kind: K }> => n.kind === kind);
-
-function errorOf(sql: string): { code: string; message: string } {
-  try {
-    plan(sql);
-  } catch (e) {
-    if (e instanceof SqlError) return { code: e.code, message: e.message };
-    throw e;
-  }
-  throw new Error(`planned: ${sql}`);
-}
+const { plan, errorOf } = planner(catalog);
+const ofKind = <K extends PlanNode['kind']>(p: QueryPlan, kind: K) => planNodes(p.root).filter((n): n is Extract<PlanNode, { kind: K }> => n.kind === kind);
 
 describe('FROM with several items', () => {
   it('hash-joins on the equality and pushes the constant to the scan, which reads the key', () => {
