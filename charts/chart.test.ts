@@ -362,6 +362,7 @@ describe.skipIf(!HELM)(`helm template charts/shoal${noHelm}`, () => {
       'shoal.dev/crdbtenants/finalizers': ['update'],
       'shoal.dev/crdbtenants/scale': sorted(['get', 'update']),
       'core/pods': sorted(['get', 'list', 'watch', 'patch', 'update', 'delete']),
+      'core/pods/resize': ['patch'],
       'core/secrets': sorted(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']),
       'core/events': sorted(['create', 'patch']),
       'coordination.k8s.io/leases': sorted(['get', 'create', 'update']),

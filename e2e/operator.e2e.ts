@@ -2,6 +2,7 @@
 // connect with psql through the proxy Service, watch it resume, scale on load,
 // drain and go away. e2e/global-setup.ts installs the chart.
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { crdbTenantPath } from '../shared/kube/crdbtenant.js';
 import { secretSchema, tenantSecretName } from '../operator/tenants/secret.js';
 import { NS, api, apply, closeSessions, condition, connect, keyspaces, pods, podsOf, runningPodsOf, scale, stateOf, tenant, until } from './harness.js';
@@ -127,5 +128,55 @@ describe('autoscaling on CPU', () => {
     for (const c of sessions) expect((await c.query('SELECT count(*)::int AS n FROM ticks')).rows).toEqual([{ n: 1 }]);
     await Promise.all(sessions.map((c) => c.end()));
     await until('the drained pod deleted once its sessions ended', async () => (await podsOf('surge')).length === 1, 60_000);
+  });
+});
+
+describe('spec.sqlPodResources', () => {
+  // What the kubelet reports it has given the container, beside what the spec asks for.
+  const resized = z.object({
+    spec: z.object({ containers: z.array(z.object({ name: z.string(), resources: z.record(z.string(), z.record(z.string(), z.string())).optional() })) }),
+    status: z.object({
+      conditions: z.array(z.object({ type: z.string(), status: z.string(), reason: z.string().optional() })).optional(),
+      containerStatuses: z.array(z.object({ name: z.string(), resources: z.record(z.string(), z.record(z.string(), z.string())).optional() })).optional(),
+    }),
+  });
+  const podOf = async (name: string) => {
+    const [pod] = await runningPodsOf(name);
+    if (!pod) throw new Error(`${name} has no running pod`);
+    return api().get(`/api/v1/namespaces/${NS}/pods/${pod.metadata.name}`, resized);
+  };
+
+  it("resizes the tenant's bound pod in place, and the kubelet gives the container those resources", async () => {
+    // The pool's Burstable requests (100m, 256Mi; limit 1Gi) become the tenant's.
+    await apply('sized', { sqlPodResources: { requests: { cpu: '150m', memory: '320Mi' }, limits: { memory: '1536Mi' } } });
+    const c = await connect('sized');
+    const pod = await until('the kubelet actuated the resize', async () => {
+      const p = await podOf('sized');
+      const actual = p.status.containerStatuses?.find((s) => s.name === 'sqlpod')?.resources;
+      return actual?.requests?.cpu === '150m' && actual.limits?.memory === '1536Mi' && p;
+    });
+    expect(pod.spec.containers.find((x) => x.name === 'sqlpod')?.resources).toEqual({ requests: { cpu: '150m', memory: '320Mi' }, limits: { memory: '1536Mi' } });
+    const applied = await until('ResourcesApplied', async () => {
+      const t = await tenant('sized');
+      return condition(t, 'ResourcesApplied') === 'True' && t;
+    });
+    expect(applied.status?.conditions?.find((x) => x.type === 'ResourcesApplied')?.reason).toBe('Applied');
+    // Resized in place: the same session, the same container.
+    expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await c.end();
+  });
+
+  it('says so in a condition when the node cannot fit the resources, and the pod keeps serving', async () => {
+    await apply('oversized', { sqlPodResources: { requests: { cpu: '64' } } });
+    const c = await connect('oversized');
+    const t = await until('ResizeInfeasible', async () => {
+      const x = await tenant('oversized');
+      return x?.status?.conditions?.find((k) => k.type === 'ResourcesApplied' && k.reason === 'ResizeInfeasible') && x;
+    });
+    expect(condition(t, 'ResourcesApplied')).toBe('False');
+    expect(condition(t, 'Ready')).toBe('True');
+    expect((await c.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await c.end();
+    await api().delete(crdbTenantPath(NS, 'oversized'));
   });
 });

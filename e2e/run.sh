@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The end-to-end suite (e2e/*.e2e.ts) against a real cluster:
 #   e2e/run.sh local   the cluster of `make cluster-up`, image from `make images-load`
+#   e2e/run.sh local operator.e2e -t sqlPodResources   extra arguments go to vitest (a file, a test name)
 #   e2e/run.sh kind    a kind cluster (needs docker, kind and kubectl on PATH): created,
 #                      the image built with docker and `kind load`ed, then the same suite
 # An earlier run is removed here; the suite then installs the Helm chart itself
@@ -72,4 +73,4 @@ YAML
   *) echo "usage: e2e/run.sh local|kind" >&2; exit 2 ;;
 esac
 
-SHOAL_KUBECTL="$KUBECTL" SHOAL_E2E_NAMESPACE="$NS" npx vitest run --config e2e/vitest.config.ts
+SHOAL_KUBECTL="$KUBECTL" SHOAL_E2E_NAMESPACE="$NS" npx vitest run --config e2e/vitest.config.ts "${@:2}"

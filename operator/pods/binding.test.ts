@@ -37,9 +37,10 @@ let serial = 0;
 
 /**
  * A pool pod: a real unbound SQL pod, and the Pod object a ReplicaSet would
- * have made for it (or, with `as`, the one a dead operator left half-plucked).
+ * have made for it (or, with `as`, the one a dead operator left half-plucked);
+ * without `resources` it is a BestEffort pod.
  */
-async function poolPod(as?: { readonly tenant: string; readonly uid: string }): Promise<string> {
+async function poolPod(as?: { readonly tenant: string; readonly uid: string }, resources?: { requests?: Record<string, string>; limits?: Record<string, string> }): Promise<string> {
   const name = `pool-${++serial}`;
   const sqlPort = await freePort();
   const pod = await startUnboundPod(certs, { sqlListen: `127.0.0.1:${sqlPort}` });
@@ -60,6 +61,7 @@ async function poolPod(as?: { readonly tenant: string; readonly uid: string }): 
             { name: 'control', containerPort: pod.addresses.control?.port ?? 0 },
             { name: 'ops', containerPort: pod.addresses.ops?.port ?? 0 },
           ],
+          ...(resources ? { resources } : {}),
         },
       ],
     },
@@ -260,5 +262,49 @@ describe('recovery and deletion', () => {
     await until('hooli gone', () => api.get(crdbTenantPath(NS, 'hooli'), crdbTenantSchema).then(() => false, () => true));
     for (const p of pods) expect(await getPod(p)).toBeUndefined();
     expect((await admin.listTenants()).find((r) => r.tenantId === id)?.state).toBe('TENANT_STATE_DROPPED');
+  });
+});
+
+describe('sqlPodResources', () => {
+  const resourcesApplied = async (tenant: string) => (await api.get(crdbTenantPath(NS, tenant), crdbTenantSchema)).status?.conditions?.find((c) => c.type === 'ResourcesApplied');
+  const sqlContainer = async (name: string) => (await getPod(name))?.spec?.containers.find((c) => c.name === 'sqlpod');
+
+  it("resizes a bound pod in place to the tenant's resources, keeping what the spec leaves out, and follows a spec change", async () => {
+    const name = await poolPod(undefined, { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '1Gi' } });
+    await apply('sized', { replicas: 1, sqlPodResources: { requests: { cpu: '0.5' }, limits: { memory: '2Gi' } } });
+    await until('sized running', async () => (await getPod(name))?.metadata.labels?.['shoal.dev/state'] === 'running');
+    // The API server keeps quantities in canonical form: "0.5" reads back as "500m".
+    await until('the pod resized', async () => (await sqlContainer(name))?.resources?.requests?.cpu === '500m');
+    expect((await sqlContainer(name))?.resources).toEqual({ requests: { cpu: '500m', memory: '256Mi' }, limits: { memory: '2Gi' } });
+    const applied = await until('ResourcesApplied', async () => {
+      const c = await resourcesApplied('sized');
+      return c?.status === 'True' && c;
+    });
+    expect(applied).toMatchObject({ reason: 'Applied', message: '1 pod(s) at requests cpu=0.5; limits memory=2Gi' });
+    expect(await reasons('sized')).toContain('PodResized');
+
+    await api.patch(crdbTenantPath(NS, 'sized'), { spec: { sqlPodResources: { requests: { cpu: '250m' } } } }, 'application/merge-patch+json');
+    await until('the pod resized again', async () => (await sqlContainer(name))?.resources?.requests?.cpu === '250m');
+    expect((await loadOf(name)).state).toBe('running');
+  });
+
+  it("keeps a pod serving with the pool's resources when the resize is refused, and says why in a condition and an Event", async () => {
+    const name = await poolPod();
+    await apply('unsizable', { replicas: 1, sqlPodResources: { requests: { cpu: '500m' } } });
+    const refused = await until('ResizeRefused', async () => {
+      const c = await resourcesApplied('unsizable');
+      return c?.reason === 'ResizeRefused' && c;
+    });
+    expect(refused.status).toBe('False');
+    expect(refused.message).toContain(`pod ${name} cannot be resized to requests cpu=500m`);
+    expect(refused.message).toMatch(/QoS/i);
+    expect(await reasons('unsizable')).toContain('ResizeRefused');
+    expect((await sqlContainer(name))?.resources ?? {}).toEqual({});
+    const session = await connectTo(name, 'unsizable');
+    expect((await session.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    await session.end();
+    // Ready is about serving SQL, which the pod does.
+    const t = await api.get(crdbTenantPath(NS, 'unsizable'), crdbTenantSchema);
+    expect(t.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
   });
 });

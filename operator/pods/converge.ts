@@ -13,6 +13,7 @@ import { choosePodsToBind, planScale, type TenantPod } from '../../shared/scalin
 import type { EventRecorder, EventType } from '../kube/events.js';
 import { ProvisioningError } from '../tenants/keyspace.js';
 import type { TenantCredentials } from '../tenants/secret.js';
+import { describeResources, resizeFor, resizePatch, resizeProgress, resourcesFinding, type PodResources, type ResourcesFinding } from './resources.js';
 import { DRAIN_DEADLINE_ANNOTATION, DRAIN_RESTARTS_ANNOTATION, INTERRUPTED_STAMP_MS, boundState, isPoolPod, pluckPatch, poolView, stampInterrupted, statePatch } from './pods.js';
 
 export interface PodConvergerDeps {
@@ -40,8 +41,12 @@ export interface PodConvergerHooks {
   readonly onPoolReady?: (readyPods: number) => void;
 }
 
-/** How long until the converger wants to look again (a drain deadline, a pool that had no ready pod). */
-export type Recheck = number | undefined;
+export interface Converged {
+  /** How long until the converger wants to look again (a drain deadline, a pool that had no ready pod). */
+  readonly recheck: number | undefined;
+  /** Whether the serving pods have the spec's sqlPodResources. */
+  readonly resources: ResourcesFinding;
+}
 
 const POOL_EMPTY_RECHECK_MS = 1000;
 
@@ -54,10 +59,16 @@ export class PodConverger {
    * guarded patch still decides between replicas).
    */
   private readonly claimed = new Set<string>();
+  /**
+   * Resizes the API server refused, by pod, with the spec they were for: the
+   * same resize is not sent again on every reconcile, only when the spec
+   * changes (or the pod goes).
+   */
+  private readonly refusedResizes = new Map<string, { readonly wanted: string; readonly message: string }>();
 
   constructor(private readonly deps: PodConvergerDeps) {}
 
-  async converge(t: CrdbTenant, creds: TenantCredentials): Promise<Recheck> {
+  async converge(t: CrdbTenant, creds: TenantCredentials): Promise<Converged> {
     const now = Date.now();
     const name = t.metadata.name;
     let bound = this.deps.pods().filter((p) => p.metadata.labels?.[TENANT_LABEL] === name);
@@ -98,7 +109,46 @@ export class PodConverger {
         }
       }
     }
-    return rechecks.length ? Math.max(100, Math.min(...rechecks)) : undefined;
+    const resources = await this.applyResources(t);
+    return { recheck: rechecks.length ? Math.max(100, Math.min(...rechecks)) : undefined, resources };
+  }
+
+  /**
+   * Resizes each serving pod whose SQL container lacks the spec's resources.
+   * A resize the API server refuses (a QoS class change, no pods/resize on an
+   * older cluster) leaves the pod serving with the pool's resources and shows
+   * in the ResourcesApplied condition and a Warning Event.
+   */
+  private async applyResources(t: CrdbTenant): Promise<ResourcesFinding> {
+    const all = this.deps.pods();
+    const present = new Set(all.map((p) => p.metadata.name));
+    for (const name of this.refusedResizes.keys()) if (!present.has(name)) this.refusedResizes.delete(name);
+    const wanted = t.spec.sqlPodResources;
+    const key = JSON.stringify(wanted ?? null);
+    const serving = all.filter((p) => p.metadata.labels?.[TENANT_LABEL] === t.metadata.name && !p.metadata.deletionTimestamp && boundState(p) !== 'draining');
+    const found: PodResources[] = [];
+    for (const pod of serving) {
+      const name = pod.metadata.name;
+      const resize = resizeFor(pod, wanted);
+      const before = this.refusedResizes.get(name);
+      let refused = resize && before?.wanted === key ? before.message : undefined;
+      if (resize && refused === undefined && wanted) {
+        try {
+          await this.deps.api.patch(`${this.podPath(pod)}/resize`, resizePatch(pod, resize), 'application/json-patch+json');
+          this.event(t, 'Normal', 'PodResized', `resized pod ${name} in place to ${describeResources(wanted)}`);
+        } catch (err) {
+          if (!(err instanceof KubeApiError) || err.status === 0 || err.status >= 500) throw err;
+          // The pod changed since the informer saw it: the next reconcile looks again.
+          if (err.status !== 409) {
+            refused = err.status === 404 && err.reason === 'NotFound' && present.has(name) ? `${err.message} (in-place resize needs Kubernetes 1.33 or later)` : err.message;
+            this.refusedResizes.set(name, { wanted: key, message: refused });
+            this.event(t, 'Warning', 'ResizeRefused', `pod ${name} keeps the pool's resources: the API server refused ${describeResources(wanted)}: ${refused}`);
+          }
+        }
+      }
+      found.push({ name, needsResize: resize !== undefined, ...(refused === undefined ? {} : { refused }), progress: resizeProgress(pod) });
+    }
+    return resourcesFinding(wanted, found);
   }
 
   /** Plucks and stamps up to `count` pool pods in parallel; returns how many it bound. */

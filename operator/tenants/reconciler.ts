@@ -12,7 +12,7 @@ import type { Logger } from '../../shared/log/index.js';
 import type { HandlerResult } from '../../shared/workqueue/index.js';
 import type { EventRecorder, EventType } from '../kube/events.js';
 import { addFinalizer, removeFinalizer } from '../kube/patch.js';
-import type { PodConverger } from '../pods/converge.js';
+import type { Converged, PodConverger } from '../pods/converge.js';
 import { ProvisioningError, activeByName, planKeyspace, type KeyspaceAdmin } from './keyspace.js';
 import { readTenantSecret, secretSchema, secretsPath, tenantSecret, tenantSecretName, type TenantCredentials } from './secret.js';
 import { tenantStatus, type BoundPodState, type TenantFacts } from './status.js';
@@ -51,21 +51,21 @@ export class TenantReconciler {
 
     let tenantId = tenant.status?.tenantId ?? null;
     let problem: ProvisioningError | null = null;
-    let recheck: number | undefined;
+    let converged: Converged | undefined;
     try {
       tenantId ??= await this.ensureKeyspace(tenant);
       const credentials = await this.ensureSecret(tenant, tenantId);
-      recheck = await this.deps.pods.converge(tenant, credentials);
+      converged = await this.deps.pods.converge(tenant, credentials);
     } catch (err) {
       if (!(err instanceof ProvisioningError)) throw err;
       problem = err;
     }
-    await this.writeStatus(tenant, { tenantId, problem, deleting: false });
+    await this.writeStatus(tenant, { tenantId, problem, deleting: false, resources: converged?.resources ?? null });
     if (problem) {
       this.event(tenant, 'Warning', problem.reason, problem.message);
       throw problem;
     }
-    return recheck === undefined ? undefined : { requeueAfterMs: recheck };
+    return converged?.recheck === undefined ? undefined : { requeueAfterMs: converged.recheck };
   }
 
   private async ensureKeyspace(t: CrdbTenant): Promise<number> {
@@ -116,7 +116,7 @@ export class TenantReconciler {
 
   private async finalize(t: CrdbTenant): Promise<HandlerResult> {
     if (!t.metadata.finalizers?.includes(TENANT_FINALIZER)) return;
-    await this.writeStatus(t, { tenantId: t.status?.tenantId ?? null, problem: null, deleting: true });
+    await this.writeStatus(t, { tenantId: t.status?.tenantId ?? null, problem: null, deleting: true, resources: null });
     const name = t.metadata.name;
     // The keyspace goes only once no pod can still write to it.
     if (!(await this.deps.pods.removeAll(name))) return { requeueAfterMs: PODS_GONE_RECHECK_MS };
@@ -136,7 +136,7 @@ export class TenantReconciler {
     await removeFinalizer(this.deps.api, this.path(t), t, TENANT_FINALIZER);
   }
 
-  private async writeStatus(t: CrdbTenant, f: Pick<TenantFacts, 'tenantId' | 'problem' | 'deleting'>): Promise<void> {
+  private async writeStatus(t: CrdbTenant, f: Pick<TenantFacts, 'tenantId' | 'problem' | 'deleting' | 'resources'>): Promise<void> {
     const facts: TenantFacts = {
       name: t.metadata.name,
       generation: t.metadata.generation ?? 0,

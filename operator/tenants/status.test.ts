@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { carryTransitions, tenantConditions, tenantState, tenantStatus, type TenantFacts } from './status.js';
 
-const base: TenantFacts = { name: 'acme', generation: 3, tenantId: 7, problem: null, desired: 0, pods: [], deleting: false };
+const base: TenantFacts = { name: 'acme', generation: 3, tenantId: 7, problem: null, desired: 0, pods: [], deleting: false, resources: { applied: true, reason: 'PoolDefaults', message: 'm' } };
 const pods = (...states: ('stamping' | 'running' | 'draining')[]) => states.map((state, i) => ({ name: `p${i}`, state }));
 const statusOf = (f: TenantFacts) => Object.fromEntries(tenantConditions(f).map((c) => [c.type, `${c.status}/${c.reason ?? ''}`]));
 
@@ -25,7 +25,16 @@ describe('tenantState and conditions', () => {
   });
 
   it('stamps every condition with the generation it describes', () => {
-    expect(tenantConditions(base).map((c) => c.observedGeneration)).toEqual([3, 3, 3, 3]);
+    expect(tenantConditions(base).map((c) => c.observedGeneration)).toEqual([3, 3, 3, 3, 3]);
+  });
+
+  it.each<[string, TenantFacts['resources'], boolean, string]>([
+    ['resources checked and applied', { applied: true, reason: 'Applied', message: '1 pod(s) at requests cpu=1' }, false, 'True/Applied'],
+    ['a resize refused', { applied: false, reason: 'ResizeRefused', message: 'QoS' }, false, 'False/ResizeRefused'],
+    ['pods not converged (a problem): not known', null, false, 'Unknown/NotConverged'],
+    ['deleting: not known', null, true, 'Unknown/Deleting'],
+  ])('ResourcesApplied: %s', (_name, resources, deleting, expected) => {
+    expect(statusOf({ ...base, resources, deleting }).ResourcesApplied).toBe(expected);
   });
 
   it('says how many pods run and drain', () => {

@@ -3,6 +3,7 @@
 // conventions: one entry per type, observedGeneration, and a
 // lastTransitionTime that moves only when the status does.
 import type { Condition, CrdbTenantStatus } from '../../shared/kube/crdbtenant.js';
+import type { ResourcesFinding } from '../pods/resources.js';
 
 export type BoundPodState = 'stamping' | 'running' | 'draining';
 
@@ -17,6 +18,8 @@ export interface TenantFacts {
   readonly desired: number;
   readonly pods: readonly { readonly name: string; readonly state: BoundPodState }[];
   readonly deleting: boolean;
+  /** Whether the pods have spec.sqlPodResources; null when the pods were not converged (a problem, or deleting). */
+  readonly resources: ResourcesFinding | null;
 }
 
 export type TenantState = 'Provisioning' | 'Failed' | 'Suspended' | 'Suspending' | 'Resuming' | 'Scaling' | 'Running' | 'Deleting';
@@ -39,7 +42,7 @@ function condition(type: string, holds: boolean, reason: string, message: string
   return { type, status: holds ? 'True' : 'False', reason, message, observedGeneration: generation };
 }
 
-/** The four conditions, before transition times are carried over. */
+/** The conditions, before transition times are carried over. */
 export function tenantConditions(f: TenantFacts): Condition[] {
   const state = tenantState(f);
   const running = f.pods.filter((p) => p.state === 'running').length;
@@ -65,6 +68,9 @@ export function tenantConditions(f: TenantFacts): Condition[] {
       g,
     ),
     f.problem ? condition('Degraded', true, f.problem.reason, f.problem.message, g) : condition('Degraded', false, 'AsExpected', 'no problem', g),
+    f.resources
+      ? condition('ResourcesApplied', f.resources.applied, f.resources.reason, f.resources.message, g)
+      : { type: 'ResourcesApplied', status: 'Unknown', reason: f.deleting ? 'Deleting' : 'NotConverged', message: f.deleting ? 'the tenant is being deleted' : "the pods were not converged (see Degraded)", observedGeneration: g },
   ];
 }
 

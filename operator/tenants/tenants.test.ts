@@ -151,6 +151,23 @@ describe('bad input and failures', () => {
     expect((err as KubeApiError).message).toContain('minReplicas must not exceed maxReplicas');
   });
 
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a quantity that is none', { requests: { cpu: 'lots' } }, 'must be a non-negative quantity'],
+    ['a negative quantity', { limits: { memory: '-1Gi' } }, 'must be a non-negative quantity'],
+    ['a CPU request over its limit', { requests: { cpu: '2' }, limits: { cpu: '500m' } }, 'requests.cpu must not exceed limits.cpu'],
+    ['a memory request over its limit', { requests: { memory: '2Gi' }, limits: { memory: '1024Mi' } }, 'requests.memory must not exceed limits.memory'],
+  ])('refuses sqlPodResources with %s at admission', async (_name, sqlPodResources, message) => {
+    const err = await apply('bad-resources', { sqlPodResources }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KubeApiError);
+    expect((err as KubeApiError).message).toContain(message);
+  });
+
+  it('admits sqlPodResources written as integers and in any unit', async () => {
+    await apply('sized', { sqlPodResources: { requests: { cpu: 1, memory: '512Mi' }, limits: { cpu: '1500m', memory: '1Gi' } } });
+    expect((await getTenant('sized'))?.spec.sqlPodResources).toEqual({ requests: { cpu: 1, memory: '512Mi' }, limits: { cpu: '1500m', memory: '1Gi' } });
+    await api.delete(crdbTenantPath(NS, 'sized'));
+  });
+
   it('shows an ID in use by another tenant as Degraded with the reason, with a Warning Event', async () => {
     const taken = (await getTenant('acme'))?.status?.tenantId;
     await apply('copycat', { tenantId: taken });

@@ -29,6 +29,13 @@ export const conditionSchema = z.object({
 });
 export type Condition = z.infer<typeof conditionSchema>;
 
+/** A quantity as the API server hands it back: "500m", "1Gi", or a bare integer. */
+const quantity = z.union([z.string(), z.number()]);
+const cpuAndMemory = z.object({ cpu: quantity.optional(), memory: quantity.optional() });
+/** The part of a core/v1 ResourceRequirements a pod can be resized in place to. */
+export const sqlPodResourcesSchema = z.object({ requests: cpuAndMemory.optional(), limits: cpuAndMemory.optional() });
+export type SqlPodResources = z.infer<typeof sqlPodResourcesSchema>;
+
 export const crdbTenantSpecSchema = z.object({
   tenantId: z.number().int().min(2).optional(),
   replicas: z.number().int().min(0).default(0),
@@ -43,7 +50,7 @@ export const crdbTenantSpecSchema = z.object({
     })
     .default({ targetAverageCpuPerPod: 0.6, targetPeakCpuPerPod: 0.9 }),
   keyspaceRetention: z.enum(['Retain', 'Delete']).default('Delete'),
-  sqlPodResources: z.record(z.string(), z.unknown()).optional(),
+  sqlPodResources: sqlPodResourcesSchema.optional(),
 });
 export type CrdbTenantSpec = z.infer<typeof crdbTenantSpecSchema>;
 

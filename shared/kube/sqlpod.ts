@@ -15,13 +15,21 @@ export const DEFAULT_PORTS = { sql: 5433, control: 8443, ops: 8080 } as const;
 export const sqlPodSchema = z.object({
   metadata: objectMetaSchema,
   spec: z
-    .object({ containers: z.array(z.object({ name: z.string().optional(), ports: z.array(z.object({ name: z.string().optional(), containerPort: z.number() })).optional() })) })
+    .object({
+      containers: z.array(
+        z.object({
+          name: z.string().optional(),
+          ports: z.array(z.object({ name: z.string().optional(), containerPort: z.number() })).optional(),
+          resources: z.object({ requests: z.record(z.string(), z.string()).optional(), limits: z.record(z.string(), z.string()).optional() }).optional(),
+        }),
+      ),
+    })
     .optional(),
   status: z
     .object({
       podIP: z.string().optional(),
       phase: z.string().optional(),
-      conditions: z.array(z.object({ type: z.string(), status: z.string() })).optional(),
+      conditions: z.array(z.object({ type: z.string(), status: z.string(), reason: z.string().optional(), message: z.string().optional() })).optional(),
       containerStatuses: z.array(z.object({ name: z.string(), restartCount: z.number().optional() })).optional(),
     })
     .optional(),

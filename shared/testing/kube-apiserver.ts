@@ -195,10 +195,16 @@ export async function compactEtcd(etcdUrl: string): Promise<number> {
 export async function startShoalApiServer(namespace: string): Promise<{ server: TestApiServer; api: KubeApi }> {
   const server = await startTestApiServer();
   const api = KubeApi.fromKubeconfig(server.kubeconfig);
-  await api.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', loadYaml(readFileSync(CRD_PATH, 'utf8')));
-  await api.create('/api/v1/namespaces', { metadata: { name: namespace } });
-  await api.create(`/api/v1/namespaces/${namespace}/serviceaccounts`, { metadata: { name: 'default' } });
-  // The CRD serves once it is Established.
-  await until('the CrdbTenant CRD to serve', () => api.list(crdbTenantsPath(namespace), z.unknown()).then(() => true, () => false), 30_000, 100);
+  try {
+    await api.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', loadYaml(readFileSync(CRD_PATH, 'utf8')));
+    await api.create('/api/v1/namespaces', { metadata: { name: namespace } });
+    await api.create(`/api/v1/namespaces/${namespace}/serviceaccounts`, { metadata: { name: 'default' } });
+    // The CRD serves once it is Established.
+    await until('the CrdbTenant CRD to serve', () => api.list(crdbTenantsPath(namespace), z.unknown()).then(() => true, () => false), 30_000, 100);
+  } catch (err) {
+    // The caller never gets the server to stop (a CRD the API server refuses, say): its etcd and kube-apiserver would outlive the test.
+    await server.stop();
+    throw err;
+  }
   return { server, api };
 }
