@@ -1,5 +1,5 @@
-// The plumbing around the reconcilers: informers on CrdbTenants and SQL pods
-// feed one work queue of tenant keys; the queue runs the tenant reconciler,
+// The plumbing around the reconcilers: informers on CrdbTenants, SQL pods and
+// the tenants' Secrets feed one work queue of tenant keys; the queue runs the tenant reconciler,
 // never twice at once for one tenant, retrying failures with back-off. No
 // business logic here.
 import type { PemPair } from '../shared/certs/index.js';
@@ -12,9 +12,11 @@ import type { EventRecorder } from './kube/events.js';
 import type { KeyspaceAdmin } from './tenants/keyspace.js';
 import { COMPONENT_LABEL, TENANT_LABEL, sqlPodSchema, type SqlPodObject } from '../shared/kube/sqlpod.js';
 import type { OperatorIdentity, PodLoad } from '../shared/podctl/index.js';
+import { PoolConnections } from './pods/connections.js';
 import { PodConverger, type PodConvergerHooks } from './pods/converge.js';
 import { boundState } from './pods/pods.js';
 import { TenantReconciler } from './tenants/reconciler.js';
+import { secretSchema, secretsPath, type SecretObject } from './tenants/secret.js';
 import type { BoundPodState } from './tenants/status.js';
 
 export interface TenantControllerOptions {
@@ -39,17 +41,21 @@ export interface TenantControllerOptions {
 export class TenantController {
   readonly tenants: Reflector<CrdbTenant>;
   readonly pods: Reflector<SqlPodObject>;
+  readonly secrets: Reflector<SecretObject>;
   readonly queue: WorkQueue;
   readonly reconciler: TenantReconciler;
   readonly converger: PodConverger;
+  readonly connections: PoolConnections;
 
   constructor(private readonly options: TenantControllerOptions) {
     const { api, namespace, log } = options;
+    this.connections = new PoolConnections(options.operator, log);
     this.converger = new PodConverger({
       api,
       namespace,
       pods: () => this.pods.list(),
       operator: options.operator,
+      connections: this.connections,
       kvAddresses: options.kvAddresses,
       drainLimitMs: options.drainLimitMs,
       loadOf: options.loadOf ?? (() => undefined),
@@ -61,6 +67,7 @@ export class TenantController {
       api,
       namespace,
       tenants: { get: (key) => this.tenants.get(key) },
+      secrets: { get: (key) => this.secrets.get(key) },
       podsOf: (tenant) => this.podsOf(tenant),
       keyspaces: options.keyspaces,
       ca: options.ca,
@@ -96,6 +103,7 @@ export class TenantController {
       item: sqlPodSchema,
       labelSelector: `${COMPONENT_LABEL}=sqlpod`,
       onEvent: (e) => {
+        this.connections.update(e.object, e.type === 'deleted');
         const tenant = e.object.metadata.labels?.[TENANT_LABEL];
         const old = e.type === 'updated' ? e.old?.metadata.labels?.[TENANT_LABEL] : undefined;
         if (tenant) this.queue.add(`${namespace}/${tenant}`);
@@ -105,17 +113,30 @@ export class TenantController {
       },
       onError: (err, wait) => log.warn({ err, retryInMs: wait }, 'pods watch failed'),
     });
+    // A Secret edited or deleted by someone else is repaired at once, and a resume reads none.
+    this.secrets = new Reflector({
+      api,
+      path: secretsPath(namespace),
+      item: secretSchema,
+      labelSelector: `${COMPONENT_LABEL}=operator,${TENANT_LABEL}`,
+      onEvent: (e) => {
+        const tenant = e.object.metadata.labels?.[TENANT_LABEL];
+        if (tenant) this.queue.add(`${namespace}/${tenant}`);
+      },
+      onError: (err, wait) => log.warn({ err, retryInMs: wait }, 'secrets watch failed'),
+    });
   }
 
   /** Starts reconciling once both informers hold a full list (a partial view would make wrong decisions). */
   async start(syncTimeoutMs = 60_000): Promise<void> {
-    await Promise.all([this.tenants.waitForSync(syncTimeoutMs), this.pods.waitForSync(syncTimeoutMs)]);
+    await Promise.all([this.tenants.waitForSync(syncTimeoutMs), this.pods.waitForSync(syncTimeoutMs), this.secrets.waitForSync(syncTimeoutMs)]);
     this.queue.start();
   }
 
   async stop(): Promise<void> {
     await this.queue.shutDown();
-    await Promise.all([this.tenants.stop(), this.pods.stop()]);
+    await Promise.all([this.tenants.stop(), this.pods.stop(), this.secrets.stop()]);
+    this.connections.closeAll();
   }
 
   private podsOf(tenant: string): { name: string; state: BoundPodState }[] {

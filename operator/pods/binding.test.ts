@@ -3,6 +3,7 @@
 // process-in-a-test, and the test writes the Pod object and its status the
 // way the ReplicaSet controller and the kubelet would (IP 127.0.0.1, the
 // pod's real ports, Ready).
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -207,6 +208,32 @@ describe('binding', () => {
     });
     await until('the broken pod deleted', async () => (await getPod(broken)) === undefined);
     expect(await reasons('hooli')).toEqual(expect.arrayContaining(['StampFailed', 'PodBound']));
+  });
+});
+
+describe('stamping connections', () => {
+  it('stamps over the connection it opened while the pod waited in the pool', async () => {
+    // Each finished request to the pod: its path, and whether it went over a connection an earlier request had opened.
+    const requests: [string, boolean][] = [];
+    let control = '';
+    const record = (message: unknown) => {
+      const { request } = message as { request: { reusedSocket: boolean; path: string; getHeader(name: string): unknown } };
+      if (request.getHeader('host') === control) requests.push([request.path, request.reusedSocket]);
+    };
+    subscribe('http.client.response.finish', record);
+    try {
+      const name = await poolPod();
+      control = `127.0.0.1:${processes.get(name)?.addresses.control?.port ?? 0}`;
+      await until('the connection opened while the pod is in the pool', () => Promise.resolve(requests.some(([path]) => path === '/readyz')));
+      await apply('prewarmed', { replicas: 1 });
+      await until('prewarmed running', async () => (await getPod(name))?.metadata.labels?.['shoal.dev/state'] === 'running');
+      expect(requests).toEqual([
+        ['/readyz', false],
+        ['/stamp', true],
+      ]);
+    } finally {
+      unsubscribe('http.client.response.finish', record);
+    }
   });
 });
 

@@ -12,6 +12,7 @@ import { PodControl, readPodLoad, type OperatorIdentity, type PodLoad } from '..
 import { choosePodsToBind, planScale, type TenantPod } from '../../shared/scaling/index.js';
 import type { EventRecorder, EventType } from '../kube/events.js';
 import { ProvisioningError } from '../tenants/keyspace.js';
+import type { PoolConnections } from './connections.js';
 import type { TenantCredentials } from '../tenants/secret.js';
 import { describeResources, resizeFor, resizePatch, resizeProgress, resourcesFinding, type PodResources, type ResourcesFinding } from './resources.js';
 import { DRAIN_DEADLINE_ANNOTATION, DRAIN_RESTARTS_ANNOTATION, INTERRUPTED_STAMP_MS, boundState, isPoolPod, pluckPatch, poolView, stampInterrupted, statePatch } from './pods.js';
@@ -22,6 +23,8 @@ export interface PodConvergerDeps {
   /** Every SQL pod (pool and bound), from the informer. */
   readonly pods: () => readonly SqlPodObject[];
   readonly operator: OperatorIdentity;
+  /** Stamping connections opened while the pods waited in the pool. */
+  readonly connections?: PoolConnections;
   readonly kvAddresses: readonly string[];
   readonly drainLimitMs: number;
   /** The last /load of a bound pod, from the autoscaler's sampling; undefined before the first. */
@@ -201,9 +204,10 @@ export class PodConverger {
     const address = podAddress(pod, 'control');
     this.stamping.add(pod.metadata.name);
     const started = performance.now();
+    const control = address === undefined ? undefined : (this.deps.connections?.take(pod, address) ?? new PodControl(address, this.deps.operator));
     try {
-      if (!address) throw new Error('the pod has no IP');
-      await new PodControl(address, this.deps.operator).stamp({
+      if (!control) throw new Error('the pod has no IP');
+      await control.stamp({
         tenantId: creds.tenantId,
         tenantName: t.metadata.name,
         tenantClientCert: creds.clientCert,
@@ -224,6 +228,7 @@ export class PodConverger {
       await this.remove(pod, 'its stamp failed').catch((e: unknown) => this.deps.log.warn({ err: e, pod: pod.metadata.name }, 'could not delete a pod whose stamp failed'));
       return false;
     } finally {
+      control?.close();
       this.stamping.delete(pod.metadata.name);
     }
   }

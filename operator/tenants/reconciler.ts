@@ -14,7 +14,7 @@ import type { EventRecorder, EventType } from '../kube/events.js';
 import { addFinalizer, removeFinalizer } from '../kube/patch.js';
 import type { Converged, PodConverger } from '../pods/converge.js';
 import { ProvisioningError, activeByName, planKeyspace, type KeyspaceAdmin } from './keyspace.js';
-import { readTenantSecret, secretSchema, secretsPath, tenantSecret, tenantSecretName, type TenantCredentials } from './secret.js';
+import { readTenantSecret, secretSchema, secretsPath, tenantSecret, tenantSecretName, type SecretObject, type TenantCredentials } from './secret.js';
 import { tenantStatus, type BoundPodState, type TenantFacts } from './status.js';
 
 export const TENANT_FINALIZER = 'shoal.dev/tenant-cleanup';
@@ -26,6 +26,8 @@ export interface TenantReconcilerDeps {
   readonly namespace: string;
   /** The informer's view of CrdbTenants, by "namespace/name". */
   readonly tenants: { get(key: string): CrdbTenant | undefined };
+  /** The tenants' Secrets as the informer holds them (namespace/name). */
+  readonly secrets: { get(key: string): SecretObject | undefined };
   readonly podsOf: (tenant: string) => readonly { readonly name: string; readonly state: BoundPodState }[];
   readonly keyspaces: KeyspaceAdmin;
   /** The host CA, to issue tenant certificates. */
@@ -85,10 +87,13 @@ export class TenantReconciler {
   private async ensureSecret(t: CrdbTenant, tenantId: number): Promise<TenantCredentials> {
     const name = tenantSecretName(t.metadata.name);
     const path = `${secretsPath(this.deps.namespace)}/${encodeURIComponent(name)}`;
-    const existing = await this.deps.api.get(path, secretSchema).catch((err: unknown) => {
-      if (err instanceof KubeApiError && err.status === 404) return null;
-      throw err;
-    });
+    // Only a Secret the informer has not seen (just created, or none yet) costs a read.
+    const existing =
+      this.deps.secrets.get(`${this.deps.namespace}/${name}`) ??
+      (await this.deps.api.get(path, secretSchema).catch((err: unknown) => {
+        if (err instanceof KubeApiError && err.status === 404) return null;
+        throw err;
+      }));
     const current = existing ? readTenantSecret(existing, tenantId) : null;
     if (current) return current;
     let credentials: TenantCredentials;

@@ -134,13 +134,13 @@ describe('a new CrdbTenant', () => {
     expect((await eventsOf('hooli')).map((e) => e.reason)).toContain('KeyspaceAdopted');
   });
 
-  it('replaces a Secret that was tampered with', async () => {
+  it('replaces a Secret that was tampered with, or deleted, as soon as its watch says so', async () => {
     const path = `/api/v1/namespaces/${NS}/secrets/${tenantSecretName('acme')}`;
-    await api.patch(path, { data: { 'client.key': Buffer.from('garbage').toString('base64') }, metadata: { annotations: { 'shoal.dev/tenant-id': '999' } } }, 'application/merge-patch+json');
-    // Any change of the tenant brings a reconcile; the Secret itself is not watched.
-    await api.patch(crdbTenantPath(NS, 'acme'), { metadata: { labels: { touched: 'yes' } } }, 'application/merge-patch+json');
     const id = (await getTenant('acme'))?.status?.tenantId ?? 0;
+    await api.patch(path, { data: { 'client.key': Buffer.from('garbage').toString('base64') }, metadata: { annotations: { 'shoal.dev/tenant-id': '999' } } }, 'application/merge-patch+json');
     await until('a repaired Secret', async () => readTenantSecret(await api.get(path, secretSchema), id) !== null);
+    await api.delete(path);
+    await until('a re-created Secret', async () => readTenantSecret(await api.get(path, secretSchema).catch(() => ({ metadata: { name: '' } })), id) !== null);
   });
 });
 

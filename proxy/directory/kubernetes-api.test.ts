@@ -123,6 +123,38 @@ describe('KubernetesDirectory on a real API server', () => {
     expect(await replicasOf('sleepy')).toBe(3);
     await expect(d.resume('nobody')).rejects.toThrow(/"nobody" does not exist/);
   });
+
+  it("resumes with one request when its informer's copy is current, and with a fresh read when it is stale", async () => {
+    await api.create(tenantsPath, ct('drowsy'));
+    const calls: string[] = [];
+    const spying = new Proxy(api, {
+      get: (target, prop, receiver) => {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function' || (prop !== 'get' && prop !== 'replace')) return value;
+        return (...args: unknown[]): unknown => {
+          calls.push(prop);
+          return Reflect.apply(value as (...a: unknown[]) => unknown, target, args);
+        };
+      },
+    });
+    const d = directory({ api: spying });
+    await d.waitForSync();
+    calls.length = 0;
+    await d.resume('drowsy');
+    expect(calls).toEqual(['replace']);
+    expect(await replicasOf('drowsy')).toBe(1);
+    // Suspended again, as the informer sees; then scaled up and down behind its back: its copy is stale.
+    await api.patch(`${tenantsPath}/drowsy`, { spec: { replicas: 0 } }, 'application/merge-patch+json');
+    await until('the informer saw the suspension', () => d.tenants.get(`${NS}/drowsy`)?.spec?.replicas === 0);
+    await d.tenants.stop();
+    await api.patch(`${tenantsPath}/drowsy`, { spec: { replicas: 3 } }, 'application/merge-patch+json');
+    await api.patch(`${tenantsPath}/drowsy`, { spec: { replicas: 0 } }, 'application/merge-patch+json');
+    calls.length = 0;
+    await d.resume('drowsy');
+    // The write at the stale version is refused (409); a read decides.
+    expect(calls).toEqual(['replace', 'get', 'replace']);
+    expect(await replicasOf('drowsy')).toBe(1);
+  });
 });
 
 describe('the proxy with the Kubernetes directory', () => {

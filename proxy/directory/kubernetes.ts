@@ -91,13 +91,26 @@ export class KubernetesDirectory implements TenantDirectory {
   }
 
   /**
-   * 0 → 1 through the scale subresource, and only from 0: a read, then a
-   * write conditional on the read's resourceVersion, so a count another
-   * writer raised meanwhile is never lowered. (Scale's spec.replicas is
-   * omitted when 0, so a JSON-patch test on it cannot be used.)
+   * 0 → 1 through the scale subresource, and only from 0: a write
+   * conditional on the resourceVersion at which the count was seen to be 0,
+   * so a count another writer raised meanwhile is never lowered. The first
+   * try uses the informer's copy (one request on a resume's path); when that
+   * is stale (409) or shows pods already asked for, a fresh read decides.
+   * (Scale's spec.replicas is omitted when 0, so a JSON-patch test on it
+   * cannot be used.)
    */
   async resume(tenant: string): Promise<void> {
     const path = `/apis/shoal.dev/v1alpha1/namespaces/${encodeURIComponent(this.options.namespace)}/crdbtenants/${encodeURIComponent(tenant)}/scale`;
+    const cached = this.tenants.get(`${this.options.namespace}/${tenant}`);
+    if (cached?.metadata.resourceVersion && (cached.spec?.replicas ?? 0) === 0) {
+      const scale = { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: tenant, namespace: this.options.namespace, resourceVersion: cached.metadata.resourceVersion }, spec: { replicas: 1 } };
+      try {
+        await this.options.api.replace(path, scale);
+        return;
+      } catch (err) {
+        if (!(err instanceof KubeApiError && (err.status === 409 || err.status === 404))) throw err;
+      }
+    }
     for (let attempt = 1; ; attempt++) {
       let scale: z.infer<typeof scaleSchema>;
       try {

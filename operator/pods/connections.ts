@@ -1,0 +1,65 @@
+// Mutual-TLS connections to the stamping endpoints of ready pool pods, opened
+// while the pods wait in the pool: a resume then stamps over a connection
+// whose handshake is already paid (the demo's orchestrator does the same).
+// Pods plucked but not yet stamped keep theirs; anything else is closed.
+import type { SqlPodObject } from '../../shared/kube/sqlpod.js';
+import { TENANT_LABEL, podAddress } from '../../shared/kube/sqlpod.js';
+import type { Logger } from '../../shared/log/index.js';
+import { PodControl, type OperatorIdentity } from '../../shared/podctl/index.js';
+import { boundState, isPoolPod, poolView } from './pods.js';
+
+/** Whether a pod's connection is worth holding: it may be stamped soon (by this replica or another). */
+function mayBeStamped(pod: SqlPodObject): boolean {
+  if (pod.metadata.deletionTimestamp) return false;
+  if (isPoolPod(pod)) return poolView(pod).ready;
+  return pod.metadata.labels?.[TENANT_LABEL] !== undefined && boundState(pod) === 'stamping';
+}
+
+export class PoolConnections {
+  private readonly open = new Map<string, { readonly address: string; readonly control: PodControl }>();
+
+  constructor(
+    private readonly operator: OperatorIdentity,
+    private readonly log: Logger,
+  ) {}
+
+  /** Follows one pod's watch event: opens a connection to a pod that may be stamped, closes any other. */
+  update(pod: SqlPodObject, deleted: boolean): void {
+    const name = pod.metadata.name;
+    const address = !deleted && mayBeStamped(pod) ? podAddress(pod, 'control') : undefined;
+    const held = this.open.get(name);
+    if (held && held.address === address) return;
+    if (held) this.drop(name);
+    if (address === undefined) return;
+    const control = new PodControl(address, this.operator, { keepAlive: true });
+    this.open.set(name, { address, control });
+    control.connect().catch((err: unknown) => {
+      // Not fatal: the stamp opens its own connection.
+      this.log.debug({ err, pod: name }, 'could not pre-open the stamping connection');
+      if (this.open.get(name)?.control === control) this.drop(name);
+    });
+  }
+
+  /** The connection to stamp the pod over, handed to the caller, who closes it; a fresh one when none is held. */
+  take(pod: SqlPodObject, address: string): PodControl {
+    const held = this.open.get(pod.metadata.name);
+    if (held?.address === address) {
+      this.open.delete(pod.metadata.name);
+      return held.control;
+    }
+    return new PodControl(address, this.operator);
+  }
+
+  closeAll(): void {
+    for (const name of [...this.open.keys()]) this.drop(name);
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  private drop(name: string): void {
+    this.open.get(name)?.control.close();
+    this.open.delete(name);
+  }
+}
