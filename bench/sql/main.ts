@@ -4,14 +4,16 @@
 // same machine noise. Each target gets the same 100,000-row accounts table;
 // each run is `pgbench -n -c 8 -j 2 -T <seconds> -M simple|extended`. The
 // headline is Shoal TPS ÷ PostgreSQL TPS, the geometric mean over the two
-// query modes; compare ratios, not absolute figures (bench/README.md).
+// query modes; compare ratios, not absolute figures (bench/README.md). Then
+// pgbench's own TPC-B-like run on each target after `pgbench -i -s 1`, with
+// its ratio as the last line.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { machineInfo, wholeNumber } from '../machine.js';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runPgbench, type PgbenchResult, type QueryMode } from './pgbench.js';
+import { runBuiltin, runPgbench, runPgbenchInit, type PgbenchResult, type QueryMode } from './pgbench.js';
 import { ACCOUNT_ROWS, loadAccounts, POINT_SELECT_SCRIPT, UPDATE_SCRIPT } from './schema.js';
 import { shoalTarget } from './shoal-target.js';
 import { postgresTarget, type SqlTarget } from './targets.js';
@@ -21,6 +23,8 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const WORKLOADS = { point_select: POINT_SELECT_SCRIPT, update: UPDATE_SCRIPT } as const;
 export type Workload = keyof typeof WORKLOADS;
 const MODES: readonly QueryMode[] = ['simple', 'extended'];
+/** pgbench -i -s of the TPC-B-like run: 100,000 accounts, 10 tellers, 1 branch. */
+const TPCB_SCALE = 1;
 
 export interface SqlBenchOptions {
   /** pgbench -T of each measured run. */
@@ -88,8 +92,21 @@ export async function runSqlBench(targets: readonly SqlTarget[], options: SqlBen
         }
       }
     }
+    // TPC-B (sort of): pgbench's own tables and its built-in script, run as pgbench runs it by default. Every
+    // transaction updates the one branch row, so concurrent ones conflict: Shoal's optimistic transactions fail
+    // them with 40001 (pgbench counts them as failed) where PostgreSQL's row locks make them wait.
+    const tpcbInitMs: Record<string, number> = {};
+    for (const { target, url } of running) tpcbInitMs[target.name] = round(await runPgbenchInit(url, TPCB_SCALE), 0);
+    const tpcb: Record<QueryMode, Record<string, PgbenchResult>> = { simple: {}, extended: {} };
+    for (const mode of MODES) {
+      for (const { target, url } of running) {
+        tpcb[mode][target.name] = await runBuiltin({ url, builtin: 'tpcb-like', mode, seconds: options.seconds, clients: options.clients, threads: options.threads });
+      }
+    }
     await cleanup();
     const headline = ratios(results);
+    const tpcbPerMode = { simple: (tpcb.simple.shoal?.tps ?? Number.NaN) / (tpcb.simple.postgres?.tps ?? Number.NaN), extended: (tpcb.extended.shoal?.tps ?? Number.NaN) / (tpcb.extended.postgres?.tps ?? Number.NaN) };
+    const tpcbRatio = geomean(Object.values(tpcbPerMode));
     const totalMs = performance.now() - t0;
 
     const report = {
@@ -106,8 +123,10 @@ export async function runSqlBench(targets: readonly SqlTarget[], options: SqlBen
         pgbench: `pgbench -n -f <script> -c ${options.clients ?? 8} -j ${options.threads ?? 2} -T ${options.seconds} -M simple|extended <url>`,
         scripts: WORKLOADS,
         schedule: 'for each workload, for each query mode: every target in turn (one run each)',
+        tpcb: `pgbench -i -s ${TPCB_SCALE}, then pgbench -b tpcb-like -c ${options.clients ?? 8} -j ${options.threads ?? 2} -T ${options.seconds} -M simple|extended <url>`,
       },
       setupMs: loadMs,
+      tpcbInitMs,
       results: mapValues(results, (byMode) =>
         mapValues(byMode, (byTarget) =>
           mapValues(byTarget, (r) => ({
@@ -118,13 +137,18 @@ export async function runSqlBench(targets: readonly SqlTarget[], options: SqlBen
           })),
         ),
       ),
+      tpcbResults: mapValues(tpcb, (byTarget) =>
+        mapValues(byTarget, (r) => ({ tps: round(r.tps, 1), latencyAvgMs: round(r.latencyAvgMs, 3), transactions: r.transactions, failedTransactions: r.failedTransactions })),
+      ),
       ...(headline && {
         ratios: {
           sql_vs_postgres_point_select_ratio: round(headline.point_select.ratio),
           sql_vs_postgres_update_ratio: round(headline.update.ratio),
+          sql_vs_postgres_tpcb_ratio: round(tpcbRatio),
           perMode: {
             point_select: { simple: round(headline.point_select.perMode.simple), extended: round(headline.point_select.perMode.extended) },
             update: { simple: round(headline.update.perMode.simple), extended: round(headline.update.perMode.extended) },
+            tpcb: { simple: round(tpcbPerMode.simple), extended: round(tpcbPerMode.extended) },
           },
         },
       }),
@@ -149,15 +173,30 @@ export async function runSqlBench(targets: readonly SqlTarget[], options: SqlBen
         }
       }
     }
+    for (const mode of MODES) {
+      for (const { name } of targets) {
+        const r = tpcb[mode][name];
+        lines.push(
+          `${'tpcb_like'.padEnd(14)}${mode.padEnd(10)}${name.padEnd(10)}${(r?.tps ?? 0).toFixed(0).padStart(10)}` +
+            `${(r?.latencyAvgMs ?? 0).toFixed(3).padStart(12)}${String(r?.failedTransactions ?? 0).padStart(8)}`,
+        );
+      }
+    }
     lines.push(`results written to ${options.out} (${(totalMs / 1000).toFixed(1)} s)`);
     for (const workload of Object.keys(WORKLOADS) as Workload[]) {
       for (const mode of MODES) {
         for (const { name } of targets) lines.push(`sql_${name}_${workload}_${mode}_tps=${(results[workload][mode][name]?.tps ?? 0).toFixed(0)}`);
       }
     }
+    for (const mode of MODES) for (const { name } of targets) lines.push(`sql_${name}_tpcb_like_${mode}_tps=${(tpcb[mode][name]?.tps ?? 0).toFixed(0)}`);
     if (headline) {
-      // The last two lines, always, when Shoal runs: the headline figures.
-      lines.push(`sql_vs_postgres_point_select_ratio=${headline.point_select.ratio.toFixed(2)}`, `sql_vs_postgres_update_ratio=${headline.update.ratio.toFixed(2)}`);
+      // The last lines, always, when Shoal runs: the headline figures.
+      lines.push(
+        `sql_vs_postgres_point_select_ratio=${headline.point_select.ratio.toFixed(2)}`,
+        `sql_vs_postgres_update_ratio=${headline.update.ratio.toFixed(2)}`,
+        // TPC-B-like throughput ratio (geometric mean over the query modes): the last line.
+        `sql_vs_postgres_tpcb_ratio=${tpcbRatio.toFixed(2)}`,
+      );
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { findPostgresBinary } from '../../shared/testing/postgres.js';
 
 export type QueryMode = 'simple' | 'extended';
@@ -53,17 +54,46 @@ export async function runPgbench(run: PgbenchRun): Promise<PgbenchResult> {
     const scriptPath = join(dir, 'script.sql');
     writeFileSync(scriptPath, run.script);
     const args = ['-n', '-f', scriptPath, '-c', String(run.clients ?? 8), '-j', String(run.threads ?? 2), '-T', String(run.seconds), '-M', run.mode, run.url];
-    const child = spawn(findPgbench(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-50_000)));
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', resolve);
-    });
-    if (code !== 0) throw new Error(`pgbench exited with ${code}:\n${output}`);
-    return parsePgbenchOutput(output);
+    return parsePgbenchOutput(await pgbenchOutput(args));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** pgbench's built-in scripts (-b). */
+export type BuiltinScript = 'tpcb-like' | 'simple-update' | 'select-only';
+
+export interface BuiltinRun extends Omit<PgbenchRun, 'script'> {
+  builtin: BuiltinScript;
+}
+
+/**
+ * A built-in script as pgbench runs it by default: first VACUUM of the
+ * tellers and branches and TRUNCATE of the history (no -n), then the run.
+ * Its tables come from runPgbenchInit.
+ */
+export async function runBuiltin(run: BuiltinRun): Promise<PgbenchResult> {
+  const args = ['-b', run.builtin, '-c', String(run.clients ?? 8), '-j', String(run.threads ?? 2), '-T', String(run.seconds), '-M', run.mode, run.url];
+  return parsePgbenchOutput(await pgbenchOutput(args));
+}
+
+/** `pgbench -i -s <scale>` with the default steps (dtgvp); resolves with its wall time in ms. */
+export async function runPgbenchInit(url: string, scale: number): Promise<number> {
+  const started = performance.now();
+  await pgbenchOutput(['-i', '-s', String(scale), url]);
+  return performance.now() - started;
+}
+
+/** stdout and the end of stderr; throws with both when pgbench exits with an error. */
+async function pgbenchOutput(args: readonly string[]): Promise<string> {
+  const child = spawn(findPgbench(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-50_000)));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (code !== 0) throw new Error(`pgbench ${args.slice(0, -1).join(' ')} exited with ${code}:\n${output}`);
+  return output;
 }

@@ -10,6 +10,7 @@ import type { Keyspace } from './catalog/keyspace.js';
 import { copyExecution } from './copy/execute.js';
 import { planCopy, type CopyPlan } from './copy/plan.js';
 import { DDL_KINDS, executeDdl } from './ddl/index.js';
+import { maintenance } from './ddl/maintenance.js';
 import { SQLSTATE, SqlError } from './errors.js';
 import { Subqueries, run, type ExecContext } from './exec/run.js';
 import { executeWrite } from './exec/write.js';
@@ -187,7 +188,7 @@ export class Session implements SqlSession {
   private plan(stmt: Statement, catalog: Catalog, params: ParamTypes): Planned {
     const node = stmt.node;
     if (!node) return { kind: 'utility' };
-    const ctx: PlanContext = { catalog, names: this.names(), session: this.info(), params, position: stmt.position, subqueries: [] };
+    const ctx: PlanContext = { catalog, names: this.names(), session: { ...this.info(), catalog, databaseId: this.database.id }, params, position: stmt.position, subqueries: [] };
     if ('SelectStmt' in node) return { kind: 'query', plan: planSelect(node.SelectStmt, ctx) };
     if ('InsertStmt' in node) return { kind: 'write', plan: planInsert(node.InsertStmt, ctx), subqueries: ctx.subqueries };
     if ('UpdateStmt' in node) return { kind: 'write', plan: planUpdate(node.UpdateStmt, ctx), subqueries: ctx.subqueries };
@@ -230,6 +231,10 @@ export class Session implements SqlSession {
       if (this.explicit) throw new SqlError(SQLSTATE.ACTIVE_SQL_TRANSACTION, 'DISCARD ALL cannot run inside a transaction block');
       for (const name of ['search_path', 'timezone', 'application_name']) this.settings.set(name, null);
       return { kind: 'done', tag: 'DISCARD ALL' };
+    }
+    if ('VacuumStmt' in node) {
+      const catalog = this.txn ? await this.txn.catalog() : await this.engine.refreshCatalog();
+      return { kind: 'done', tag: maintenance(node.VacuumStmt, catalog, this.names(), this.explicit) };
     }
     const key = Object.keys(node)[0] ?? '';
     for (let attempt = 1; ; attempt++) {

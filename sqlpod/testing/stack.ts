@@ -9,9 +9,10 @@ export interface ShoalStack {
   stop(): Promise<void>;
 }
 
-export async function startShoal(tenantName = 'conformance'): Promise<ShoalStack> {
+/** `kvSettings` override the kvpod's (e.g. its commit limits, for loads done in one transaction). */
+export async function startShoal(tenantName = 'conformance', kvSettings: Parameters<typeof startTestKvpod>[1] = {}): Promise<ShoalStack> {
   const certs = await createTestCerts();
-  const kv = await startTestKvpod(certs);
+  const kv = await startTestKvpod(certs, kvSettings);
   try {
     const tenant = await createTenant(certs, kv.address, tenantName);
     const pod = await startStampedPod(certs, tenant, kv.address);

@@ -225,6 +225,10 @@ export class KvClient {
   private call<K extends keyof AllMethods>(address: string, method: K, request: Req<K>): Promise<Res<K>> {
     const definition = this.methods[method] as unknown as MethodDefinition<Req<K>, Res<K>>;
     const channel = this.channel(address);
+    // A commit's work at kvpod grows with its mutations (a 100,000-row COPY, or the rekeying of as many rows by
+    // ALTER TABLE … ADD PRIMARY KEY, takes seconds): 200 ms more per 1,000, so a big one is not cut off half-way.
+    const mutations = method === 'Commit' ? ((request as { mutations?: readonly unknown[] }).mutations?.length ?? 0) : 0;
+    const deadlineMs = this.deadlineMs + Math.ceil(mutations / 1000) * 200;
     return new Promise((resolve, reject) => {
       channel.makeUnaryRequest(
         definition.path,
@@ -232,7 +236,7 @@ export class KvClient {
         definition.responseDeserialize,
         request,
         new Metadata(),
-        { deadline: Date.now() + this.deadlineMs },
+        { deadline: Date.now() + deadlineMs },
         (err: ServiceError | null, response?: Res<K>) => {
           if (err) reject(this.explain(KvError.fromServiceError(err)));
           else if (response === undefined) reject(new KvError('INTERNAL', `${method}: empty response`));

@@ -49,6 +49,8 @@ describe('copyOptions', () => {
     ['redundant', [{ name: 'null', value: 'x' }, { name: 'null', value: 'y' }], true, '42601', 'conflicting or redundant options'],
     ['unsupported', [{ name: 'force_quote', value: '*' }], true, '0A000', 'COPY option "FORCE_QUOTE" is not supported'],
     ['unknown', [{ name: 'frobnicate', value: undefined }], true, '42601', 'option "frobnicate" not recognized'],
+    ['FREEZE in COPY TO', [{ name: 'freeze', value: true }], false, '0A000', 'COPY FREEZE cannot be used with COPY TO'],
+    ['FREEZE not boolean', [{ name: 'freeze', value: 'cold' }], true, '42601', 'freeze requires a Boolean value'],
   ])('refuses %s', (_name, given, from, code, message) => {
     const err = caught(() => copyOptions(given, from));
     expect({ code: err.code, message: err.message }).toEqual({ code, message });
@@ -65,6 +67,11 @@ describe('copyOptions', () => {
     ['MATCH', 'match'],
   ])('HEADER %s', (value, header) => {
     expect(copyOptions([{ name: 'header', value }], true).header).toBe(header);
+  });
+
+  it('accepts FREEZE for COPY FROM (pgbench -i sends it) and leaves the format as it was', () => {
+    expect(copyOptions([{ name: 'freeze', value: 'on' }], true)).toEqual(TEXT);
+    expect(copyOptions([{ name: 'freeze', value: false }], false)).toEqual(TEXT);
   });
 });
 

@@ -23,6 +23,8 @@ import type { Notice } from '../session-api.js';
 import type { SqlTxn } from '../txn.js';
 import { KeyWriter, T, encodeValue, formatText, isSerialName, type SqlType } from '../types/index.js';
 import { CatalogChange } from './change.js';
+import { addConstraint } from './constraint.js';
+import { checkStorageParameters } from './storage.js';
 import { createView, dropDependents } from './view.js';
 
 export interface DdlEnv {
@@ -79,6 +81,7 @@ async function createTable(stmt: CreateNode, env: DdlEnv, change: CatalogChange)
   const rv = stmt.relation ?? {};
   if (rv.relpersistence === 't') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'temporary tables are not supported');
   if (stmt.inhRelations?.length || stmt.partspec) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'inheritance and partitioning are not supported');
+  checkStorageParameters(stmt.options);
   const qn = qualifiedName(rv);
   const schema = creationSchema(env.catalog, env.names, qn);
   checkName(qn.name, env, rv.location);
@@ -444,6 +447,9 @@ async function alterTable(stmt: AlterNode, env: DdlEnv, change: CatalogChange): 
       case 'AT_AddColumn':
         table = await addColumn(table, cmd.def, cmd.missing_ok ?? false, env, change);
         break;
+      case 'AT_AddConstraint':
+        table = await addConstraint(table, cmd.def, env, change.result());
+        break;
       case 'AT_DropColumn':
         table = dropColumn(table, cmd.name ?? '', cmd.missing_ok ?? false, env);
         break;
@@ -583,6 +589,10 @@ function truncate(stmt: Extract<Node, { TruncateStmt: unknown }>['TruncateStmt']
     if (!('RangeVar' in r)) continue;
     const table = resolveTable(env.catalog, env.names, qualifiedName(r.RangeVar), env.position(r.RangeVar.location));
     env.txn.deleteRange(env.ks.tableSpan(table.id));
+    if (stmt.restart_seqs) {
+      // A sequence without a stored value starts over from its START.
+      for (const d of env.catalog.descriptors) if (d.kind === 'sequence' && d.ownedBy?.tableId === table.id) env.txn.delete(env.ks.sequenceKey(d.id));
+    }
   }
   return 'TRUNCATE TABLE';
 }

@@ -12,7 +12,10 @@ import { KeyWriter, compare, encodeKey, type Datum, type SqlType } from '../type
 import { accumulatorFactory, type GroupAccumulator } from './aggregate.js';
 import { hashJoin } from './join.js';
 import { recursiveUnion } from './recursive.js';
+import { windowExprs } from '../plan/window.js';
 import { computeWindows } from './window.js';
+import { lateralJoin } from './lateral.js';
+import { functionScan } from './srf.js';
 import { accessKeys } from './spans.js';
 
 
@@ -131,11 +134,7 @@ export async function* run(node: PlanNode, ctx: ExecContext): Batches {
         ctx.checkCancel();
         rows.push(...batch);
       }
-      const exprs = [
-        ...node.windows.flatMap((w) => [...w.partition, ...w.order.map((o) => o.expr)]),
-        ...node.functions.flatMap((f) => (f.kind === 'aggregate' ? [...f.call.args, ...(f.call.filter ? [f.call.filter] : [])] : [])),
-      ];
-      const correlated = ctx.subqueries.correlatedIn(exprs);
+      const correlated = ctx.subqueries.correlatedIn(windowExprs(node.windows, node.functions));
       if (correlated.length) await ctx.subqueries.prepareFor(correlated, rows, ctx);
       yield* chunks(computeWindows(node, rows, ctx.eval));
       return;
@@ -193,6 +192,19 @@ export async function* run(node: PlanNode, ctx: ExecContext): Batches {
       yield* chunks([...rows]);
       return;
     }
+    case 'functionScan': {
+      // Correlated subqueries in the arguments are prepared for one empty row, which the arguments are then evaluated over.
+      const row: Row = [];
+      const args = node.functions.flatMap((f) => (f.kind === 'values' ? f.values : [f.start, f.stop, ...(f.step ? [f.step] : [])]));
+      const correlated = ctx.subqueries.correlatedIn(args);
+      if (correlated.length) await ctx.subqueries.prepareFor(correlated, [row], ctx);
+      for (const [id, n] of sequenceUses(args)) await ctx.sequences.reserve(id, n);
+      yield* functionScan(node.functions, node.ordinality, row, ctx);
+      return;
+    }
+    case 'lateral':
+      yield* lateralJoin(node, { eval: ctx.eval, run: (n, evalCtx) => run(n, { ...ctx, eval: evalCtx }), pause: () => yieldNow(ctx) });
+      return;
     case 'materialize': {
       let rows = ctx.subqueries.materialized.get(node);
       if (!rows) {

@@ -35,7 +35,9 @@ export function parseStatements(sql: string): RawStatement[] {
     const details = (err as ParserFailure).sqlDetails;
     const message = details?.message ?? (err instanceof Error ? err.message : String(err));
     const position = details?.cursorPosition === undefined ? undefined : charPosition(sql, details.cursorPosition) + 1;
-    throw new SqlError(SQLSTATE.SYNTAX_ERROR, message, position === undefined ? {} : { position });
+    // The grammar's checks of frame bounds are PostgreSQL windowing errors, not syntax errors.
+    const code = /^frame (start|end|starting) /.test(message) ? SQLSTATE.WINDOWING_ERROR : SQLSTATE.SYNTAX_ERROR;
+    throw new SqlError(code, message, position === undefined ? {} : { position });
   }
   const statements: RawStatement[] = [];
   for (const raw of result.stmts ?? []) {

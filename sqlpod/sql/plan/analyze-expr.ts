@@ -18,8 +18,10 @@ import {
   type ResolvedAggregate,
   type SqlType,
 } from '../types/index.js';
+import type { Catalog } from '../catalog/catalog.js';
 import type { Expr } from './expr.js';
 import type { Scope } from './scope.js';
+import { arrayComparison, arraySubquery, arraySubscript, systemCast, systemFunction } from './system.js';
 
 export interface SessionInfo {
   readonly user: string;
@@ -27,6 +29,9 @@ export interface SessionInfo {
   readonly searchPath: readonly string[];
   readonly timeZone: string;
   readonly serverVersion: string;
+  /** The catalog being planned against, for the catalog functions (./system.ts). */
+  readonly catalog?: Catalog;
+  readonly databaseId?: number;
 }
 
 /** Types of $n parameters: given by the client, or inferred from their first use. */
@@ -179,6 +184,8 @@ export function analyzeExpr(node: Node, ctx: ExprContext): Expr {
   }
   if ('TypeCast' in node) {
     const tc = node.TypeCast;
+    const system = systemCast(tc.typeName, () => analyzeExpr(required(tc.arg), ctx), ctx, tc.location);
+    if (system) return system;
     const target = typeOf(tc.typeName, ctx);
     const arg = analyzeExpr(required(tc.arg), ctx);
     return coerce(arg, target, 'explicit', ctx, tc.location);
@@ -216,6 +223,18 @@ export function analyzeExpr(node: Node, ctx: ExprContext): Expr {
   if ('FuncCall' in node) return analyzeFuncCall(node.FuncCall, ctx);
   if ('SQLValueFunction' in node) return analyzeValueFunction(node.SQLValueFunction.op ?? '', ctx, node.SQLValueFunction.location);
   if ('SubLink' in node) return analyzeSubLink(node.SubLink, ctx);
+  if ('A_Indirection' in node) {
+    const ind = node.A_Indirection;
+    return arraySubscript(analyzeExpr(required(ind.arg), ctx), ind.indirection ?? [], (n) => analyzeExpr(n, ctx), ctx);
+  }
+  if ('CollateClause' in node) {
+    // Strings compare by code point, which is what these collations mean in a UTF8 database with C locale.
+    const collation = lastName(node.CollateClause.collname);
+    if (!['default', 'C', 'POSIX', 'ucs_basic'].includes(collation)) {
+      throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `collation "${collation}" is not supported`, at(ctx, node.CollateClause.location));
+    }
+    return analyzeExpr(required(node.CollateClause.arg), ctx);
+  }
   throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `expression type ${Object.keys(node)[0] ?? '?'} is not supported`, at(ctx, locationOf(node)));
 }
 
@@ -265,6 +284,9 @@ function analyzeAExpr(a: AExpr, ctx: ExprContext): Expr {
       const left = a.lexpr ? analyzeExpr(a.lexpr, ctx) : null;
       return applyOperator(op, left, right, ctx, loc);
     }
+    case 'AEXPR_OP_ANY':
+    case 'AEXPR_OP_ALL':
+      return arrayComparison(op, analyzeExpr(required(a.lexpr), ctx), analyzeExpr(required(a.rexpr), ctx), a.kind === 'AEXPR_OP_ALL', ctx, loc);
     case 'AEXPR_DISTINCT':
     case 'AEXPR_NOT_DISTINCT': {
       const left = analyzeExpr(required(a.lexpr), ctx);
@@ -381,10 +403,15 @@ function analyzeFuncCall(f: FuncCallNode, ctx: ExprContext): Expr {
   const args = (f.args ?? []).map((a) => analyzeExpr(a, ctx));
   const session = sessionFunction(name, args, ctx);
   if (session) return session;
+  const system = systemFunction(name, args, ctx);
+  if (system) return system;
   if (name === 'unique_rowid' && args.length === 0) {
     return { kind: 'call', type: T.int8, args: [], strict: false, volatile: true, fn: (_a, c) => c.uniqueRowId() };
   }
   if (name === 'nextval' && args.length === 1) return nextval(args[0] as Expr, ctx, loc);
+  if (name === 'generate_series' || name === 'unnest') {
+    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `set-returning function ${name} is only supported in FROM`, at(ctx, loc));
+  }
   const r = withPosition(() => resolveFunction(name, args.map((a) => a.type)), ctx, loc);
   return {
     kind: 'call',
@@ -490,6 +517,7 @@ function analyzeValueFunction(op: string, ctx: ExprContext, location: number | u
 type SubLinkNode = Extract<Node, { SubLink: unknown }>['SubLink'];
 
 function analyzeSubLink(s: SubLinkNode, ctx: ExprContext): Expr {
+  if (s.subLinkType === 'ARRAY_SUBLINK') return arraySubquery(s, ctx);
   if (!ctx.subqueries) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'subqueries are not allowed here', at(ctx, s.location));
   const planned = ctx.subqueries.plan(required(s.subselect), ctx.scope, s.location);
   if (planned.correlated && ctx.grouping) {
@@ -672,6 +700,14 @@ function childNodes(node: Node): Node[] {
   return out;
 }
 
+/** Whether FigureColnameInternal gives the expression's name strength 2 (not a type name or a default). */
+function hasStrongColname(node: Node): boolean {
+  if ('ColumnRef' in node || 'FuncCall' in node || 'CoalesceExpr' in node || 'MinMaxExpr' in node || 'SQLValueFunction' in node) return true;
+  if ('TypeCast' in node) return node.TypeCast.arg !== undefined && hasStrongColname(node.TypeCast.arg);
+  if ('CaseExpr' in node) return node.CaseExpr.defresult !== undefined && hasStrongColname(node.CaseExpr.defresult);
+  return false;
+}
+
 /** PostgreSQL's FigureColname: the column name a select-list expression gets without an alias. */
 export function figureColname(node: Node): string {
   if ('ColumnRef' in node) {
@@ -684,7 +720,11 @@ export function figureColname(node: Node): string {
     if (inner !== '?column?') return inner;
     return lastName(node.TypeCast.typeName?.names);
   }
-  if ('CaseExpr' in node) return 'case';
+  if ('CaseExpr' in node) {
+    // PG takes the ELSE result's name when it is a strong one (a column or function name), e.g. psql's `CASE … ELSE c.reloftype::regtype::text END`.
+    const otherwise = node.CaseExpr.defresult;
+    return otherwise && hasStrongColname(otherwise) ? figureColname(otherwise) : 'case';
+  }
   if ('CoalesceExpr' in node) return 'coalesce';
   if ('MinMaxExpr' in node) return node.MinMaxExpr.op === 'IS_GREATEST' ? 'greatest' : 'least';
   if ('A_Expr' in node && node.A_Expr.kind === 'AEXPR_NULLIF') return 'nullif';

@@ -123,13 +123,61 @@ describe('FROM with several items', () => {
     ['SELECT * FROM a JOIN b USING (id, id)', '42701'],
     ['SELECT * FROM (a CROSS JOIN b) JOIN c ON true JOIN b AS e USING (id)', '42702'],
     ['SELECT * FROM a JOIN b ON a.id = c.k, c', '42P01'],
-    ['SELECT * FROM a, LATERAL (SELECT a.id) s', '0A000'],
-    ['SELECT * FROM generate_series(1, 3)', '0A000'],
+    ['SELECT * FROM a RIGHT JOIN LATERAL (SELECT a.id) s ON true', '42P10'],
+    ['SELECT * FROM a FULL JOIN generate_series(1, a.x) g ON true', '42P10'],
+    ['SELECT * FROM a JOIN (b JOIN LATERAL (SELECT a.id) s ON true) ON true', '0A000'],
+    ['SELECT * FROM a JOIN LATERAL (SELECT a.id) s USING (id)', '0A000'],
+    ['SELECT * FROM a JOIN LATERAL (SELECT a.id AS k) s ON EXISTS (SELECT 1 FROM c WHERE c.k = s.k)', '0A000'],
+    ["SELECT * FROM json_each('{}')", '0A000'],
+    ['SELECT * FROM generate_series(1, 3) AS g(a, b)', '42P10'],
+    ['SELECT * FROM count(*)', '42803'],
+    ["SELECT * FROM generate_series('a'::text, 'b')", '42883'],
     ['SELECT * FROM (a JOIN b USING (id)) AS j', '0A000'],
     ['SELECT * FROM a LEFT JOIN b ON EXISTS (SELECT 1 FROM c WHERE c.k = a.id)', '0A000'],
     ['SELECT * FROM a JOIN b ON count(*) > 0', '42803'],
   ];
   it.each(errors)('refuses %s with %s', (sql, code) => {
     expect(errorOf(sql).code).toBe(code);
+  });
+});
+
+describe('LATERAL and functions in FROM', () => {
+  it('runs a LATERAL subquery that reads an earlier item per row of it, after the WHERE conjuncts on that item', () => {
+    const p = plan('SELECT * FROM a, LATERAL (SELECT b.tag FROM b WHERE b.x = a.x) s WHERE a.id = 3');
+    const [lateral] = ofKind(p, 'lateral');
+    expect(lateral?.type).toBe('inner');
+    expect(ofKind(p, 'join')).toHaveLength(0);
+    // a.id = 3 went below the lateral node, to a's scan.
+    const scanA = lateral ? planNodes(lateral.left).find((n): n is Extract<PlanNode, { kind: 'scan' }> => n.kind === 'scan') : undefined;
+    expect(scanA?.access.point).toBe(true);
+  });
+
+  it('plans LATERAL without references like any subquery (hash-joinable), and LEFT JOIN LATERAL as a left lateral', () => {
+    expect(ofKind(plan('SELECT * FROM a, LATERAL (SELECT id FROM b) s WHERE s.id = a.id'), 'lateral')).toHaveLength(0);
+    const left = ofKind(plan('SELECT * FROM a LEFT JOIN LATERAL (SELECT b.id FROM b WHERE b.x = a.x) s ON s.id > 1'), 'lateral');
+    expect(left.map((l) => [l.type, l.condition !== null])).toEqual([['left', true]]);
+  });
+
+  it('runs functions per row only when their arguments read earlier items', () => {
+    expect(ofKind(plan('SELECT * FROM a, generate_series(1, 3) g'), 'lateral')).toHaveLength(0);
+    expect(ofKind(plan('SELECT * FROM a, generate_series(1, a.x) g'), 'lateral')).toHaveLength(1);
+    // A lone item reading only the enclosing query runs once per outer row, over one empty row.
+    const inner = plan('SELECT (SELECT sum(g) FROM generate_series(1, a.x) g) FROM a');
+    expect(inner.subqueries.some((s) => s.correlated && planNodes(s.root).some((n) => n.kind === 'lateral'))).toBe(true);
+  });
+
+  const names: [string, string[], string[]][] = [
+    ['SELECT * FROM generate_series(1, 3)', ['generate_series'], ['integer']],
+    ['SELECT * FROM generate_series(1, 3) AS g', ['g'], ['integer']],
+    ['SELECT * FROM generate_series(1, 3::int8) AS g(n)', ['n'], ['bigint']],
+    ['SELECT * FROM generate_series(1, 2.5) WITH ORDINALITY', ['generate_series', 'ordinality'], ['numeric', 'bigint']],
+    ["SELECT * FROM generate_series('2020-01-01'::timestamp, '2020-02-01', '1 day') AS d(day)", ['day'], ['timestamp without time zone']],
+    ["SELECT * FROM ROWS FROM (generate_series(1, 2), unnest(ARRAY['x'])) AS r", ['generate_series', 'unnest'], ['integer', 'text']],
+    ["SELECT * FROM lower('X')", ['lower'], ['text']],
+  ];
+  it.each(names)('names and types the columns of %s', (sql, columns, types) => {
+    const p = plan(sql);
+    expect(p.columns.map((c) => c.name)).toEqual(columns);
+    expect(p.columns.map((c) => c.type.name)).toEqual(types);
   });
 });

@@ -16,6 +16,8 @@ import { chooseAccess, conjuncts } from './index-selection.js';
 import { UNKNOWN_ROWS, describeConjunct, equiKey, estimateScan, orderJoins, within, type Conjunct, type JoinInput } from './join.js';
 import type { JoinType, PlanNode, QueryPlan } from './plan.js';
 import { Scope, type ScopeColumn } from './scope.js';
+import { planFunctions } from './srf.js';
+import { systemRelationPlan } from './system.js';
 
 type SelectNode = Extract<Node, { SelectStmt: unknown }>['SelectStmt'];
 type JoinExprNode = Extract<Node, { JoinExpr: unknown }>['JoinExpr'];
@@ -40,7 +42,10 @@ interface ComputedSlot {
 /** A FROM item bound to slots of the query's row; `slots` are those filled once it has run. */
 type Bound =
   | { readonly kind: 'table'; readonly table: TableDescriptor; readonly offset: number; readonly slots: ReadonlySet<number> }
-  | { readonly kind: 'derived'; readonly root: PlanNode; readonly offset: number; readonly width: number; readonly slots: ReadonlySet<number> }
+  /** `lateral`: the item reads earlier FROM items or enclosing queries one level further out, so it runs per row of what precedes it. */
+  | { readonly kind: 'derived'; readonly root: PlanNode; readonly offset: number; readonly width: number; readonly slots: ReadonlySet<number>; readonly lateral?: Lateral }
+  /** A LATERAL item run once per row of `left` (the FROM items before it, or one empty row). */
+  | { readonly kind: 'lateral'; readonly type: 'inner' | 'left'; readonly left: Bound; readonly right: DerivedBound; readonly conditions: readonly Expr[]; readonly slots: ReadonlySet<number> }
   /** Items joined by inner and cross joins (and commas): they may be joined in any order. */
   | { readonly kind: 'inner'; readonly items: readonly Bound[]; readonly conditions: readonly Expr[]; readonly computed: readonly ComputedSlot[]; readonly slots: ReadonlySet<number> }
   | {
@@ -52,6 +57,11 @@ type Bound =
       readonly computed: readonly ComputedSlot[];
       readonly slots: ReadonlySet<number>;
     };
+
+type DerivedBound = Extract<Bound, { kind: 'derived' }>;
+
+/** What a LATERAL item reads: an earlier FROM item, or only enclosing queries' columns. */
+type Lateral = 'earlier' | 'enclosing';
 
 interface BoundItem {
   readonly item: Bound;
@@ -73,18 +83,15 @@ export function planFrom(from: readonly Node[], ctx: PlanContext, outer: Scope |
     };
   }
   const binder = new Binder(ctx, outer, hooks);
-  const bound = from.map((n) => binder.bind(n));
-  const parts = bound.map((b) => innerParts(b.item));
-  const root: Bound =
-    bound.length === 1 && bound[0]
-      ? bound[0].item
-      : {
-          kind: 'inner',
-          items: parts.flatMap((p) => p.items),
-          conditions: parts.flatMap((p) => p.conditions),
-          computed: parts.flatMap((p) => p.computed),
-          slots: union(bound.map((b) => b.item.slots)),
-        };
+  const bound: BoundItem[] = [];
+  let items: Bound[] = [];
+  for (const n of from) {
+    // Each item may read the ones before it (LATERAL): a lateral item runs per row of all of them.
+    const b = binder.bind(n, bound.flatMap((x) => x.columns), []);
+    bound.push(b);
+    items = b.item.kind === 'derived' && b.item.lateral ? [lateralOver(items, b.item, 'inner', [])] : [...items, b.item];
+  }
+  const root = innerOf(items);
   const width = binder.width;
   const correlated = (id: number) => ctx.subqueries[id]?.correlated ?? true;
   return {
@@ -109,12 +116,35 @@ class Binder {
     private readonly hooks: FromHooks,
   ) {}
 
-  bind(node: Node): BoundItem {
+  /** `visible`: the columns a LATERAL item here may read; `outside`: FROM items it may not (0A000). */
+  bind(node: Node, visible: readonly ScopeColumn[], outside: readonly ScopeColumn[]): BoundItem {
     if ('RangeVar' in node) return this.table(node.RangeVar);
-    if ('RangeSubselect' in node) return this.derived(node.RangeSubselect);
-    if ('JoinExpr' in node) return this.join(node.JoinExpr);
-    const kind = 'RangeFunction' in node ? 'functions' : Object.keys(node)[0] ?? '?';
-    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `${kind} in FROM are not supported yet`);
+    if ('RangeSubselect' in node) return this.derived(node.RangeSubselect, visible, outside);
+    if ('JoinExpr' in node) return this.join(node.JoinExpr, [...outside, ...visible]);
+    if ('RangeFunction' in node) return this.functions(node.RangeFunction, visible, outside);
+    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `${Object.keys(node)[0] ?? '?'} in FROM is not supported yet`);
+  }
+
+  /**
+   * Plans a LATERAL item as a query one level inside this one that sees
+   * `visible` (so its references to them read the row it runs for).
+   */
+  private lateral<R>(visible: readonly ScopeColumn[], outside: readonly ScopeColumn[], plan: (outer: Scope) => R): { result: R; lateral: Lateral | undefined } {
+    const outsideScope = new Scope(outside, this.outer);
+    const visibleScope = new Scope(visible, outsideScope);
+    const probe = new Scope([], visibleScope, true);
+    const result = plan(probe);
+    if (outsideScope.used) {
+      throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'LATERAL references from inside a JOIN to FROM items outside that JOIN are not supported');
+    }
+    return { result, lateral: visibleScope.used ? 'earlier' : probe.correlated ? 'enclosing' : undefined };
+  }
+
+  private functions(rf: Extract<Node, { RangeFunction: unknown }>['RangeFunction'], visible: readonly ScopeColumn[], outside: readonly ScopeColumn[]): BoundItem {
+    // Functions in FROM are LATERAL whether or not the query says so.
+    const { result, lateral } = this.lateral(visible, outside, (outer) => planFunctions(rf, this.hooks.exprContext(outer, 'functions in FROM')));
+    this.claim(result.name, undefined);
+    return this.placed({ root: result.root, columns: result.columns, subqueries: this.ctx.subqueries, correlated: false }, result.name, [], lateral);
   }
 
   private table(rv: Extract<Node, { RangeVar: unknown }>['RangeVar']): BoundItem {
@@ -124,6 +154,12 @@ class Binder {
       const name = rv.alias?.aliasname ?? cte.name;
       this.claim(name, rv.location);
       return this.placed(this.hooks.planCte(cte), name, stringsOf(rv.alias?.colnames));
+    }
+    const system = systemRelationPlan(rv, this.ctx);
+    if (system) {
+      const name = rv.alias?.aliasname ?? rv.relname ?? '';
+      this.claim(name, rv.location);
+      return this.placed(system, name, stringsOf(rv.alias?.colnames));
     }
     const rel = findRelation(this.ctx.catalog, this.ctx.names, qualifiedName(rv));
     if (rel?.kind === 'view') {
@@ -139,19 +175,22 @@ class Binder {
     return { item: { kind: 'table', table, offset, slots: range(offset, table.columns.length) }, columns: renamed.map((c) => ({ ...c, slot: c.slot + offset })) };
   }
 
-  private derived(rs: Extract<Node, { RangeSubselect: unknown }>['RangeSubselect']): BoundItem {
-    if (rs.lateral) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'LATERAL subqueries are not supported yet');
+  private derived(rs: Extract<Node, { RangeSubselect: unknown }>['RangeSubselect'], visible: readonly ScopeColumn[], outside: readonly ScopeColumn[]): BoundItem {
     const sub = rs.subquery;
     if (!sub || !('SelectStmt' in sub)) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'only SELECT subqueries are supported in FROM');
+    const select = sub.SelectStmt;
+    let plan: QueryPlan;
+    let lateral: Lateral | undefined;
+    if (rs.lateral) ({ result: plan, lateral } = this.lateral(visible, outside, (outer) => this.hooks.planDerived(select, this.ctx, outer)));
     // Not lateral: the subquery sees the enclosing queries, not its sibling FROM items.
-    const plan = this.hooks.planDerived(sub.SelectStmt, this.ctx, this.outer);
+    else plan = this.hooks.planDerived(select, this.ctx, this.outer);
     const name = rs.alias?.aliasname ?? null;
     if (name !== null) this.claim(name, undefined);
-    return this.placed(plan, name, stringsOf(rs.alias?.colnames));
+    return this.placed(plan, name, stringsOf(rs.alias?.colnames), lateral);
   }
 
   /** A planned query as a FROM item named `name`, its columns renamed by `colnames`. */
-  private placed(plan: QueryPlan, name: string | null, colnames: readonly string[]): BoundItem {
+  private placed(plan: QueryPlan, name: string | null, colnames: readonly string[], lateral?: Lateral): BoundItem {
     const width = plan.columns.length;
     const offset = this.take(width);
     const columns: ScopeColumn[] = plan.columns.map((c, i) => ({
@@ -165,16 +204,25 @@ class Binder {
     }));
     const renamed = renameColumns(columns, colnames, name ?? 'subquery');
     return {
-      item: { kind: 'derived', root: plan.root, offset, width, slots: range(offset, width) },
+      item: { kind: 'derived', root: plan.root, offset, width, slots: range(offset, width), ...(lateral ? { lateral } : {}) },
       columns: renamed.map((c) => ({ ...c, slot: c.slot + offset })),
     };
   }
 
-  private join(j: JoinExprNode): BoundItem {
+  private join(j: JoinExprNode, outside: readonly ScopeColumn[]): BoundItem {
     if (j.alias || j.join_using_alias) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'aliases of joins are not supported yet');
     const type = joinType(j.jointype);
-    const left = this.bind(required(j.larg));
-    const right = this.bind(required(j.rarg));
+    const left = alone(this.bind(required(j.larg), [], outside));
+    const lateralRight = this.bind(required(j.rarg), left.columns, outside);
+    const readsLeft = lateralRight.item.kind === 'derived' && lateralRight.item.lateral === 'earlier';
+    if (readsLeft && (type === 'right' || type === 'full')) {
+      const tables = [...new Set(left.columns.flatMap((c) => (c.table === null ? [] : [c.table])))];
+      const entry = tables.length === 1 ? `for table "${tables[0] ?? ''}"` : 'of a LATERAL item';
+      throw new SqlError(SQLSTATE.INVALID_COLUMN_REFERENCE, `invalid reference to FROM-clause entry ${entry}`, {
+        detail: 'The combining JOIN type must be INNER or LEFT for a LATERAL reference.',
+      });
+    }
+    const right = readsLeft ? lateralRight : alone(lateralRight);
     const exprCtx = this.hooks.exprContext(new Scope([...left.columns, ...right.columns], this.outer), 'JOIN conditions');
     const using = j.isNatural ? naturalColumns(left.columns, right.columns) : stringsOf(j.usingClause);
     const merged: ScopeColumn[] = [];
@@ -211,6 +259,10 @@ class Binder {
       throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'an outer join needs an ON or USING condition');
     }
     const columns = [...merged, ...[...left.columns, ...right.columns].map((c) => (mergedAway.has(c) ? { ...c, qualifiedOnly: true } : c))];
+    if (readsLeft && right.item.kind === 'derived') {
+      if (computed.length || using.length) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'JOIN LATERAL with USING or NATURAL is not supported');
+      return { item: lateralOver([left.item], right.item, type === 'left' ? 'left' : 'inner', conditions), columns };
+    }
     const slots = union([left.item.slots, right.item.slots, new Set(computed.map((c) => c.slot))]);
     if (type === 'inner') {
       const parts = [left.item, right.item].map(innerParts);
@@ -237,6 +289,33 @@ class Binder {
     this.width += n;
     return offset;
   }
+}
+
+/** Items joined in any order, as one item. */
+function innerOf(items: readonly Bound[]): Bound {
+  if (items.length === 1 && items[0]) return items[0];
+  const parts = items.map(innerParts);
+  return {
+    kind: 'inner',
+    items: parts.flatMap((p) => p.items),
+    conditions: parts.flatMap((p) => p.conditions),
+    computed: parts.flatMap((p) => p.computed),
+    slots: union(items.map((b) => b.slots)),
+  };
+}
+
+/** One row of NULLs: what a LATERAL item with no FROM item before it runs for. */
+const UNIT: Bound = { kind: 'derived', root: { kind: 'values', rows: [[]] }, offset: 0, width: 0, slots: new Set() };
+
+/** `right` run per row of `left` joined in any order (one empty row when there is none). */
+function lateralOver(left: readonly Bound[], right: DerivedBound, type: 'inner' | 'left', conditions: readonly Expr[]): Bound {
+  const l = left.length ? innerOf(left) : UNIT;
+  return { kind: 'lateral', type, left: l, right, conditions, slots: union([l.slots, right.slots]) };
+}
+
+/** A LATERAL item without an earlier item to run per row of, run once (it reads only enclosing queries). */
+function alone(b: BoundItem): BoundItem {
+  return b.item.kind === 'derived' && b.item.lateral ? { ...b, item: lateralOver([], b.item, 'inner', []) } : b;
 }
 
 /** An inner-join operand as items of one inner join. */
@@ -297,6 +376,7 @@ class JoinPlanner {
       case 'table':
         return this.table(b, pushed);
       case 'derived': {
+        if (b.lateral) throw new SqlError(SQLSTATE.INTERNAL_ERROR, 'a LATERAL item planned without the rows it runs for');
         const placed: PlanNode = b.offset === 0 && b.width === this.width ? b.root : { kind: 'place', input: b.root, offset: b.offset, width: this.width };
         return { node: filtered(placed, pushed), estimate: UNKNOWN_ROWS };
       }
@@ -304,7 +384,21 @@ class JoinPlanner {
         return this.inner(b, pushed);
       case 'outer':
         return this.outer(b, pushed);
+      case 'lateral':
+        return this.lateral(b, pushed);
     }
+  }
+
+  private lateral(b: Extract<Bound, { kind: 'lateral' }>, pushed: readonly Conjunct[]): { node: PlanNode; estimate: number } {
+    const conditions = b.conditions.map((e) => describeConjunct(e, this.correlated));
+    if (conditions.some((c) => c.pinned)) {
+      throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'correlated subqueries in the ON clause of a LATERAL join are not supported yet');
+    }
+    // WHERE conjuncts over the left side alone filter it first (it is the preserved side of a LEFT JOIN LATERAL).
+    const toLeft = pushed.filter((c) => c.slots.size > 0 && within(c.slots, b.left.slots));
+    const left = this.plan(b.left, toLeft);
+    const node: PlanNode = { kind: 'lateral', type: b.type, left: left.node, right: b.right.root, offset: b.right.offset, width: b.right.width, condition: andOf(conditions) };
+    return { node: filtered(node, pushed.filter((c) => !toLeft.includes(c))), estimate: left.estimate };
   }
 
   private table(b: Extract<Bound, { kind: 'table' }>, pushed: readonly Conjunct[]): { node: PlanNode; estimate: number } {

@@ -3,6 +3,7 @@
 // made again (see ../session).
 import type { AggregateCall } from './analyze-expr.js';
 import type { Expr } from './expr.js';
+import type { SetFunction } from './srf.js';
 import type { WindowFunction, WindowSpec } from './window.js';
 import type { IndexDescriptor, TableDescriptor } from '../catalog/descriptors.js';
 import type { SqlType } from '../types/index.js';
@@ -98,6 +99,26 @@ export type PlanNode =
     }
   /** The rows of the enclosing recursive node's work table. */
   | { readonly kind: 'workTable'; readonly table: WorkTable }
+  /**
+   * Functions in FROM (./srf.ts): one column per function, zipped (NULL past
+   * a shorter one's end), then the row number when `ordinality`.
+   */
+  | { readonly kind: 'functionScan'; readonly functions: readonly SetFunction[]; readonly ordinality: boolean }
+  /**
+   * A LATERAL FROM item: `right` runs once per row of `left` with that row as
+   * its innermost outer row; its rows go to slots [offset, offset + width)
+   * of a copy of the left row, kept when `condition` holds. 'left' keeps a
+   * left row that nothing matched (its right slots NULL).
+   */
+  | {
+      readonly kind: 'lateral';
+      readonly type: 'inner' | 'left';
+      readonly left: PlanNode;
+      readonly right: PlanNode;
+      readonly offset: number;
+      readonly width: number;
+      readonly condition: Expr | null;
+    }
   /** Its input's rows, computed once per statement however often the node is read (a WITH query read twice). */
   | { readonly kind: 'materialize'; readonly input: PlanNode };
 

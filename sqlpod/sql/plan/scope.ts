@@ -36,6 +36,9 @@ export class Scope {
   /** Set when a subquery inside this scope's query reads one of its enclosing queries' columns. */
   correlated = false;
 
+  /** Set when a name resolves to one of this scope's columns (a LATERAL item reading an earlier FROM item). */
+  used = false;
+
   /**
    * Finds `name` or `table.name` here or in an enclosing query's scope
    * (depth 0 = here). Scopes passed on the way out become correlated.
@@ -52,6 +55,7 @@ export class Scope {
       if (matches.length > 1) throw new SqlError(SQLSTATE.AMBIGUOUS_COLUMN, `column reference "${name}" is ambiguous`, at);
       const found = matches[0];
       if (found) {
+        scope.used = true;
         for (const passed of chain.slice(0, level)) passed.correlated = true;
         return { column: found, depth };
       }

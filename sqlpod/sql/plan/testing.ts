@@ -42,7 +42,7 @@ export function planner(catalog: Catalog): { plan: (sql: string) => QueryPlan; e
 /** The node and every node below it, depth first. */
 export function planNodes(n: PlanNode): PlanNode[] {
   const children: PlanNode[] =
-    n.kind === 'join' || n.kind === 'setop'
+    n.kind === 'join' || n.kind === 'setop' || n.kind === 'lateral'
       ? [n.left, n.right]
       : n.kind === 'recursive'
         ? [n.base, n.step]

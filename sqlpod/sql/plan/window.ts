@@ -1,18 +1,19 @@
 // Window functions (`f(…) OVER (PARTITION BY … ORDER BY …)`): collecting the
 // calls of a SELECT while its expressions are analyzed, and the 'window' plan
 // node that computes them after WHERE/GROUP BY/HAVING and before
-// DISTINCT/ORDER BY/LIMIT. Only the default frame is supported: with ORDER BY,
-// RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW (peers share a value);
-// without, the whole partition.
+// DISTINCT/ORDER BY/LIMIT. Frames are ROWS or RANGE (./frame.ts); GROUPS and
+// EXCLUDE are refused.
 import type { Node } from '@pgsql/types';
 import { SQLSTATE, SqlError } from '../errors.js';
-import { T, resolveAggregate, type SqlType } from '../types/index.js';
+import { T, formatType, resolveAggregate, type SqlType } from '../types/index.js';
+import { canCoerceImplicitly } from '../types/resolve.js';
 import {
   aggregateSupport,
   analyzeExpr,
   at,
   coerce,
   coerceToBool,
+  commonType,
   fingerprint,
   lastName,
   locationOf,
@@ -25,6 +26,7 @@ import {
   type WindowCollector,
 } from './analyze-expr.js';
 import type { Expr } from './expr.js';
+import { FRAME, planFrame, type WindowFrame } from './frame.js';
 
 type FuncCallNode = Extract<Node, { FuncCall: unknown }>['FuncCall'];
 type WindowDefNode = NonNullable<FuncCallNode['over']>;
@@ -33,12 +35,46 @@ type WindowDefNode = NonNullable<FuncCallNode['over']>;
 export interface WindowSpec {
   readonly partition: readonly Expr[];
   readonly order: readonly AggregateOrder[];
+  /** The rows an aggregate, first_value, last_value or nth_value sees from the current row. */
+  readonly frame: WindowFrame;
 }
 
 export type WindowFunction =
   | { readonly kind: 'row_number' | 'rank' | 'dense_rank' | 'percent_rank' | 'cume_dist'; readonly window: number }
   /** An aggregate over the frame (FILTER allowed; DISTINCT and ORDER BY inside the call are not). */
-  | { readonly kind: 'aggregate'; readonly window: number; readonly call: AggregateCall };
+  | { readonly kind: 'aggregate'; readonly window: number; readonly call: AggregateCall }
+  /** `buckets` is read at a partition's rows until one gives a value, then fixed for the partition (as PostgreSQL does). */
+  | { readonly kind: 'ntile'; readonly window: number; readonly buckets: Expr }
+  /** The partition's row `offset` (per row, default 1) before/after the current one; else `fallback` at the current row. */
+  | { readonly kind: 'lag' | 'lead'; readonly window: number; readonly value: Expr; readonly offset: Expr | null; readonly fallback: Expr | null }
+  | { readonly kind: 'first_value' | 'last_value'; readonly window: number; readonly value: Expr }
+  | { readonly kind: 'nth_value'; readonly window: number; readonly value: Expr; readonly n: Expr };
+
+/** The expressions of a window node evaluated over its input rows (for correlated subqueries). */
+export function windowExprs(windows: readonly WindowSpec[], functions: readonly WindowFunction[]): Expr[] {
+  const bound = (b: WindowFrame['start']): Expr[] => ('offset' in b ? [b.offset] : []);
+  return [
+    ...windows.flatMap((w) => [...w.partition, ...w.order.map((o) => o.expr), ...bound(w.frame.start), ...bound(w.frame.end)]),
+    ...functions.flatMap((f): Expr[] => {
+      switch (f.kind) {
+        case 'aggregate':
+          return [...f.call.args, ...(f.call.filter ? [f.call.filter] : [])];
+        case 'ntile':
+          return [f.buckets];
+        case 'lag':
+        case 'lead':
+          return [f.value, ...(f.offset ? [f.offset] : []), ...(f.fallback ? [f.fallback] : [])];
+        case 'first_value':
+        case 'last_value':
+          return [f.value];
+        case 'nth_value':
+          return [f.value, f.n];
+        default:
+          return [];
+      }
+    }),
+  ];
+}
 
 /** Ranking functions Shoal computes, and their result types. */
 const RANKING = new Map<string, SqlType>([
@@ -49,11 +85,19 @@ const RANKING = new Map<string, SqlType>([
   ['cume_dist', T.float8],
 ]);
 
-/** PostgreSQL's other built-in window functions: refused as unsupported rather than unknown. */
-const UNSUPPORTED = new Set(['lag', 'lead', 'ntile', 'first_value', 'last_value', 'nth_value']);
+/** PostgreSQL's value window functions, with how many arguments each takes. */
+const VALUE_FUNCTIONS = new Map<string, readonly [number, number]>([
+  ['lag', [1, 3]],
+  ['lead', [1, 3]],
+  ['ntile', [1, 1]],
+  ['first_value', [1, 1]],
+  ['last_value', [1, 1]],
+  ['nth_value', [2, 2]],
+]);
 
-/** Bit of WindowDef.frameOptions set when the query spells out a frame. */
-const FRAMEOPTION_NONDEFAULT = 0x1;
+const FRAMEOPTION_NONDEFAULT = FRAME.NONDEFAULT;
+/** Stands for an absent frame offset in a window's identity. */
+const NO_OFFSET: Node = { A_Const: { isnull: true } };
 
 /**
  * Collects a query's window function calls. Each call becomes a column of
@@ -91,13 +135,11 @@ export class Windows implements WindowCollector {
     const ranking = RANKING.get(name);
     if (ranking && (f.funcname?.length ?? 0) <= 2) {
       if ((f.args?.length ?? 0) > 0 || f.agg_star) throw new SqlError(SQLSTATE.UNDEFINED_FUNCTION, `function ${name}(${f.agg_star ? '*' : '…'}) does not exist`, at(ctx, loc));
-      if (f.agg_distinct || f.agg_order?.length || f.agg_filter) {
-        throw new SqlError(SQLSTATE.WRONG_OBJECT_TYPE, `DISTINCT, ORDER BY or FILTER specified, but ${name} is not an aggregate function`, at(ctx, loc));
-      }
+      refuseAggregateClauses(f, ctx);
       fn = { kind: name as 'row_number', window };
       type = ranking;
-    } else if (UNSUPPORTED.has(name)) {
-      throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `window function ${name} is not supported yet`, at(ctx, loc));
+    } else if (VALUE_FUNCTIONS.has(name) && (f.funcname?.length ?? 0) <= 2) {
+      ({ fn, type } = valueFunction(name, f, window, inner));
     } else {
       const support = aggregateSupport(name);
       if (support === undefined) {
@@ -135,12 +177,10 @@ export class Windows implements WindowCollector {
   /** The window an OVER clause names or spells out (identical windows are computed once). */
   private window(over: WindowDefNode, ctx: ExprContext): number {
     const def = this.resolve(over, ctx);
-    if ((def.frameOptions ?? 0) & FRAMEOPTION_NONDEFAULT) {
-      throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'window frame clauses (ROWS/RANGE/GROUPS …) are not supported yet', at(ctx, def.location));
-    }
     const partitionNodes = def.partitionClause ?? [];
     const orderNodes = def.orderClause ?? [];
-    const key = fingerprint({ List: { items: [...partitionNodes, ...orderNodes, { Integer: { ival: partitionNodes.length } }] } });
+    const frameNodes = [def.startOffset ?? NO_OFFSET, def.endOffset ?? NO_OFFSET, { Integer: { ival: def.frameOptions ?? 0 } }];
+    const key = fingerprint({ List: { items: [...partitionNodes, ...orderNodes, { Integer: { ival: partitionNodes.length } }, ...frameNodes] } });
     const known = this.windowIds.get(key);
     if (known !== undefined) return known;
     const partition = partitionNodes.map((n) => settleUnknown(analyzeExpr(n, ctx), ctx));
@@ -152,7 +192,8 @@ export class Windows implements WindowCollector {
       const nullsFirst = by.sortby_nulls === 'SORTBY_NULLS_FIRST' ? true : by.sortby_nulls === 'SORTBY_NULLS_LAST' ? false : descending;
       return { expr: settleUnknown(analyzeExpr(required(by.node), ctx), ctx), descending, nullsFirst };
     });
-    this.windows.push({ partition, order });
+    const frame = planFrame(def, order, ctx);
+    this.windows.push({ partition, order, frame });
     this.windowIds.set(key, this.windows.length - 1);
     return this.windows.length - 1;
   }
@@ -184,6 +225,75 @@ export class Windows implements WindowCollector {
       partitionClause: resolvedBase.partitionClause ?? [],
       orderClause: over.orderClause?.length ? over.orderClause : (resolvedBase.orderClause ?? []),
     };
+  }
+}
+
+/** What PostgreSQL's ParseFuncOrColumn refuses in a call of a window function that is not an aggregate. */
+function refuseAggregateClauses(f: FuncCallNode, ctx: ExprContext): void {
+  const refuse = (what: string): never => {
+    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, what, at(ctx, f.location));
+  };
+  if (f.agg_distinct) refuse('DISTINCT is not implemented for window functions');
+  if (f.agg_order?.length) refuse('aggregate ORDER BY is not implemented for window functions');
+  if (f.agg_filter) refuse('FILTER is not implemented for non-aggregate window functions');
+}
+
+/**
+ * lag/lead/ntile/first_value/last_value/nth_value, typed as PostgreSQL's
+ * signatures: the value is anyelement (anycompatible with lag/lead's
+ * default), offsets and counts are integer.
+ */
+function valueFunction(name: string, f: FuncCallNode, window: number, ctx: ExprContext): { fn: WindowFunction; type: SqlType } {
+  const loc = f.location;
+  refuseAggregateClauses(f, ctx);
+  const args = f.agg_star ? [] : (f.args ?? []).map((a) => analyzeExpr(a, ctx));
+  const [min, max] = VALUE_FUNCTIONS.get(name) ?? [1, 1];
+  const missing = (): SqlError =>
+    new SqlError(SQLSTATE.UNDEFINED_FUNCTION, `function ${name}(${f.agg_star ? '*' : args.map((a) => formatType(a.type)).join(', ')}) does not exist`, {
+      ...at(ctx, loc),
+      hint: 'No function matches the given name and argument types. You might need to add explicit type casts.',
+    });
+  if (f.agg_star || args.length < min || args.length > max) throw missing();
+  const integer = (e: Expr | undefined): Expr | null => {
+    if (e === undefined) return null;
+    if (!canCoerceImplicitly(e.type, T.int4)) throw missing();
+    return coerce(e, T.int4, 'implicit', ctx, loc);
+  };
+  const polymorphic = (e: Expr): Expr => {
+    if (e.type.oid === T.unknown.oid) throw new SqlError(SQLSTATE.DATATYPE_MISMATCH, 'could not determine polymorphic type because input has type unknown', at(ctx, loc));
+    return e;
+  };
+  const [first, second, third] = args as [Expr, Expr | undefined, Expr | undefined];
+  switch (name) {
+    case 'ntile':
+      return { fn: { kind: 'ntile', window, buckets: integer(first) as Expr }, type: T.int4 };
+    case 'lag':
+    case 'lead': {
+      const offset = integer(second);
+      if (third === undefined) {
+        const value = polymorphic(first);
+        return { fn: { kind: name, window, value, offset, fallback: null }, type: value.type };
+      }
+      // lag(anycompatible, integer, anycompatible): value and default meet in a common type.
+      let type: SqlType;
+      try {
+        type = commonType([first, third], name, ctx, loc);
+      } catch (e) {
+        // PostgreSQL finds no lag(anycompatible, integer, anycompatible) for types that do not meet.
+        if (e instanceof SqlError && e.code === SQLSTATE.DATATYPE_MISMATCH) throw missing();
+        throw e;
+      }
+      const value = coerce(first, type, 'implicit', ctx, loc);
+      return { fn: { kind: name, window, value, offset, fallback: coerce(third, type, 'implicit', ctx, loc) }, type };
+    }
+    case 'nth_value': {
+      const value = polymorphic(first);
+      return { fn: { kind: 'nth_value', window, value, n: integer(second) as Expr }, type: value.type };
+    }
+    default: {
+      const value = polymorphic(first);
+      return { fn: { kind: name as 'first_value', window, value }, type: value.type };
+    }
   }
 }
 
