@@ -227,10 +227,9 @@ describe('stamping connections', () => {
       await until('the connection opened while the pod is in the pool', () => Promise.resolve(requests.some(([path]) => path === '/readyz')));
       await apply('prewarmed', { replicas: 1 });
       await until('prewarmed running', async () => (await getPod(name))?.metadata.labels?.['shoal.dev/state'] === 'running');
-      expect(requests).toEqual([
-        ['/readyz', false],
-        ['/stamp', true],
-      ]);
+      // The stamp went over a connection a /readyz had opened before it.
+      expect(requests.at(-1)).toEqual(['/stamp', true]);
+      expect(requests.slice(0, -1).every(([path]) => path === '/readyz')).toBe(true);
     } finally {
       unsubscribe('http.client.response.finish', record);
     }
