@@ -63,7 +63,8 @@ async function main(): Promise<void> {
   const { host: ohost, port: oport } = splitHostPort(settings.opsListen);
   let stopping = false;
   const ops = await startOpsEndpoint(ohost, oport, metrics.registry, () => !stopping);
-  log.info({ listen: settings.listen, ops: settings.opsListen, tenants: settings.staticRouting ? 'static' : 'kubernetes' }, 'proxy serving');
+  // The bound addresses, not the flags: with port 0 the OS picks, and whoever started us reads them here.
+  log.info({ listen: `${proxy.address.address}:${proxy.address.port}`, ops: `${ops.address.address}:${ops.address.port}`, tenants: settings.staticRouting ? 'static' : 'kubernetes' }, 'proxy serving');
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;

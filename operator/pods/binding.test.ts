@@ -105,7 +105,8 @@ async function startController(instance: string): Promise<TenantController> {
     ca: certs.ca,
     operator: { caPem: certs.ca.certPem, ...(await certs.operator()) },
     kvAddresses: [kv.address],
-    drainLimitMs: 4_000,
+    // Long enough that no pod here is removed at its deadline: the tests show removal on exit and restart.
+    drainLimitMs: 60_000,
     events: new EventRecorder(api, 'shoal-operator', instance, log),
     log,
     retry: { baseDelayMs: 50, maxDelayMs: 1000 },

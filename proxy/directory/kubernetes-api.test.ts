@@ -2,18 +2,17 @@
 // kube-apiserver v1.33): CrdbTenants and labelled pods kept current by list +
 // watch, 410 after an etcd compaction answered by a relist, resume through the
 // scale subresource, and the proxy routing and resuming with it.
-import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../../kvpod/testing/fixtures.js';
-import { freePort } from '../../kvpod/testing/process.js';
 import type { KubeApi } from '../../shared/kube/api.js';
 import { createLogger } from '../../shared/log/index.js';
 import { compactEtcd, startShoalApiServer, type TestApiServer } from '../../shared/testing/kube-apiserver.js';
 import type { SqlPod } from '../../sqlpod/pod.js';
 import { ADMIN, createTenant, startStampedPod } from '../../sqlpod/testing/fixtures.js';
 import { startProxy } from '../server.js';
+import { startProxyChild } from '../testing/process.js';
 import type { DirectoryChange } from './index.js';
 import { KubernetesDirectory } from './kubernetes.js';
 
@@ -202,27 +201,17 @@ describe('the proxy with the Kubernetes directory', () => {
   }, 60_000);
 
   it('runs as the proxy process in Kubernetes mode (--kubeconfig, --namespace, --ca-cert)', async () => {
-    const [port, opsPort] = [await freePort(), await freePort()];
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'proxy/main.ts', '--listen', `127.0.0.1:${port}`, '--ops-listen', `127.0.0.1:${opsPort}`, '--kubeconfig', server.kubeconfig, '--namespace', NS, '--ca-cert', certs.caPath],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (output += c));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const proxy = await startProxyChild(['--kubeconfig', server.kubeconfig, '--namespace', NS, '--ca-cert', certs.caPath], 40_000);
     try {
-      for (let i = 0; i < 400 && !output.includes('proxy serving'); i++) await new Promise((r) => setTimeout(r, 50));
-      expect(output).toContain('"tenants":"kubernetes"');
-      const client = new pg.Client({ host: '127.0.0.1', port, user: ADMIN.username, password: ADMIN.password, database: 'wakeme.defaultdb' });
+      expect(proxy.output()).toContain('"tenants":"kubernetes"');
+      const client = new pg.Client({ host: '127.0.0.1', port: proxy.port, user: ADMIN.username, password: ADMIN.password, database: 'wakeme.defaultdb' });
       await client.connect();
       expect((await client.query('SELECT 2 AS via_process')).rows).toEqual([{ via_process: 2 }]);
       await client.end();
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      proxy.child.kill('SIGTERM');
+      expect(await proxy.exited).toBe(0);
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      proxy.kill();
     }
   }, 60_000);
 });
