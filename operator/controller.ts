@@ -11,7 +11,7 @@ import { WorkQueue, type WorkQueueHooks } from '../shared/workqueue/index.js';
 import type { EventRecorder } from './kube/events.js';
 import type { KeyspaceAdmin } from './tenants/keyspace.js';
 import { COMPONENT_LABEL, TENANT_LABEL, sqlPodSchema, type SqlPodObject } from '../shared/kube/sqlpod.js';
-import type { OperatorIdentity, PodLoad } from '../shared/podctl/index.js';
+import { PodControl, type OperatorIdentity, type PodLoad } from '../shared/podctl/index.js';
 import { PoolConnections } from './pods/connections.js';
 import { PodConverger, type PodConvergerHooks } from './pods/converge.js';
 import { boundState } from './pods/pods.js';
@@ -49,7 +49,7 @@ export class TenantController {
 
   constructor(private readonly options: TenantControllerOptions) {
     const { api, namespace, log } = options;
-    this.connections = new PoolConnections(options.operator, log);
+    this.connections = new PoolConnections((address, keepAlive) => new PodControl(address, options.operator, { keepAlive }), log);
     this.converger = new PodConverger({
       api,
       namespace,

@@ -5,7 +5,7 @@
 import type { SqlPodObject } from '../../shared/kube/sqlpod.js';
 import { TENANT_LABEL, podAddress } from '../../shared/kube/sqlpod.js';
 import type { Logger } from '../../shared/log/index.js';
-import { PodControl, type OperatorIdentity } from '../../shared/podctl/index.js';
+import type { PodControl } from '../../shared/podctl/index.js';
 import { boundState, isPoolPod, poolView } from './pods.js';
 
 /** Whether a pod's connection is worth holding: it may be stamped soon (by this replica or another). */
@@ -15,11 +15,23 @@ function mayBeStamped(pod: SqlPodObject): boolean {
   return pod.metadata.labels?.[TENANT_LABEL] !== undefined && boundState(pod) === 'stamping';
 }
 
-export class PoolConnections {
-  private readonly open = new Map<string, { readonly address: string; readonly control: PodControl }>();
+/** What a pool connection needs of a pod's control client (PodControl in the operator). */
+export type StampingConnection = Pick<PodControl, 'connect' | 'close'>;
+
+/** Opens a control client to `address`: kept alive for a pre-opened connection, one-shot otherwise. */
+export type DialPod<C extends StampingConnection> = (address: string, keepAlive: boolean) => C;
+
+export class PoolConnections<C extends StampingConnection = PodControl> {
+  private readonly open = new Map<string, { readonly address: string; readonly control: C }>();
+  /**
+   * Pods whose connection a stamp took: the pluck's own watch event still shows
+   * them stampable, and opening another connection then would pay a second
+   * handshake on both sides for nothing.
+   */
+  private readonly taken = new Set<string>();
 
   constructor(
-    private readonly operator: OperatorIdentity,
+    private readonly dial: DialPod<C>,
     private readonly log: Logger,
   ) {}
 
@@ -27,11 +39,12 @@ export class PoolConnections {
   update(pod: SqlPodObject, deleted: boolean): void {
     const name = pod.metadata.name;
     const address = !deleted && mayBeStamped(pod) ? podAddress(pod, 'control') : undefined;
+    if (address === undefined) this.taken.delete(name);
     const held = this.open.get(name);
     if (held && held.address === address) return;
     if (held) this.drop(name);
-    if (address === undefined) return;
-    const control = new PodControl(address, this.operator, { keepAlive: true });
+    if (address === undefined || this.taken.has(name)) return;
+    const control = this.dial(address, true);
     this.open.set(name, { address, control });
     control.connect().catch((err: unknown) => {
       // Not fatal: the stamp opens its own connection.
@@ -41,17 +54,19 @@ export class PoolConnections {
   }
 
   /** The connection to stamp the pod over, handed to the caller, who closes it; a fresh one when none is held. */
-  take(pod: SqlPodObject, address: string): PodControl {
+  take(pod: SqlPodObject, address: string): C {
     const held = this.open.get(pod.metadata.name);
+    this.taken.add(pod.metadata.name);
     if (held?.address === address) {
       this.open.delete(pod.metadata.name);
       return held.control;
     }
-    return new PodControl(address, this.operator);
+    return this.dial(address, false);
   }
 
   closeAll(): void {
     for (const name of [...this.open.keys()]) this.drop(name);
+    this.taken.clear();
   }
 
   get size(): number {
