@@ -121,6 +121,28 @@ describe('serializable transactions', () => {
     expect(kvs.filter((kv) => kv.value.toString() === '1')).toHaveLength(1);
   });
 
+  it('commits a read set larger than kvpod takes, condensed, and still refuses a commit whose reads changed', async () => {
+    const { Transaction, MAX_COMMIT_READ_SPANS } = await import('../shared/kv/client/index.js');
+    // More point reads than the default read-set limit (10,000): each bulk-loaded row's uniqueness check is one.
+    const keys = Array.from({ length: 12_000 }, (_, i) => k(`big/${String(i).padStart(5, '0')}`));
+    const readAll = async (txn: InstanceType<typeof Transaction>) => {
+      for (let i = 0; i < keys.length; i += 4000) await txn.getMany(keys.slice(i, i + 4000));
+    };
+    const quiet = new Transaction(tenant2);
+    await readAll(quiet);
+    quiet.put(k('big/done'), v('1'));
+    expect(await quiet.commit()).not.toBeNull();
+    expect(MAX_COMMIT_READ_SPANS).toBeLessThan(keys.length);
+
+    const raced = new Transaction(tenant2);
+    await readAll(raced);
+    raced.put(k('big/done'), v('2'));
+    // Written after the snapshot, between two keys the transaction read: the condensed read set still sees it.
+    await tenant2.commit([{ put: { key: k('big/07000'), value: v('x') } }]);
+    expect((await refusal(raced.commit())).code).toBe('TXN_CONFLICT');
+    expect((await tenant2.get(k('big/done'))).value?.toString()).toBe('1');
+  });
+
   it('retries conflicting read-modify-write transactions until every increment lands', async () => {
     const counter = k('counter');
     await tenant2.commit([{ put: { key: counter, value: v('0') } }]);

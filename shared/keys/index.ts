@@ -102,6 +102,37 @@ export function spanContainsKey(span: Span, key: Uint8Array): boolean {
   );
 }
 
+/**
+ * At most `max` spans covering every key of `spans`: overlapping and touching
+ * spans are merged, then, if still too many, runs of neighbours are replaced
+ * by the span from the first's start to the last's end. A covering span may
+ * take in keys between its parts, so a read set condensed this way conflicts
+ * with more writes than it strictly has to, never with fewer: a very large
+ * transaction may retry more often but can still commit (CockroachDB condenses
+ * its refresh spans the same way).
+ */
+export function condenseSpans(spans: readonly Span[], max: number): Span[] {
+  if (spans.length <= max) return [...spans];
+  const sorted = [...spans].sort((a, b) => Buffer.compare(a.startKey, b.startKey));
+  const merged: Span[] = [];
+  for (const span of sorted) {
+    const last = merged.at(-1);
+    if (last && (last.endKey.length === 0 || Buffer.compare(span.startKey, last.endKey) <= 0)) {
+      if (last.endKey.length > 0 && (span.endKey.length === 0 || Buffer.compare(span.endKey, last.endKey) > 0)) last.endKey = span.endKey;
+    } else merged.push({ startKey: span.startKey, endKey: span.endKey });
+  }
+  if (merged.length <= max) return merged;
+  const per = Math.ceil(merged.length / Math.max(1, max));
+  const out: Span[] = [];
+  for (let i = 0; i < merged.length; i += per) {
+    const group = merged.slice(i, i + per);
+    const first = group[0];
+    const last = group.at(-1);
+    if (first && last) out.push({ startKey: first.startKey, endKey: last.endKey });
+  }
+  return out;
+}
+
 /** True when `span` holds the keys immediately below `key`. */
 export function containsBefore(span: Span, key: Uint8Array): boolean {
   return Buffer.compare(span.startKey, key) < 0 && (span.endKey.length === 0 || Buffer.compare(key, span.endKey) <= 0);

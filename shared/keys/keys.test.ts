@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeUvarint, encodeUvarint, keyNext, prefixEnd, tenantOfKey, tenantPrefix, tenantSpan, spanContains } from './index.js';
+import { condenseSpans, decodeUvarint, encodeUvarint, keyNext, prefixEnd, spanContainsKey, tenantOfKey, tenantPrefix, tenantSpan, spanContains, type Span } from './index.js';
 
 const samples = [0, 1, 108, 109, 110, 111, 255, 256, 65535, 65536, 2 ** 24, 2 ** 32 + 7, 2 ** 40, Number.MAX_SAFE_INTEGER];
 
@@ -49,5 +49,51 @@ describe('tenant keyspace', () => {
     expect(spanContains(span, { startKey: span.startKey, endKey: span.endKey })).toBe(true);
     expect(spanContains(span, { startKey: span.startKey, endKey: keyNext(span.endKey) })).toBe(false);
     expect(spanContains(span, { startKey: span.startKey, endKey: Buffer.alloc(0) })).toBe(false);
+  });
+});
+
+describe('condenseSpans', () => {
+  const k = (...bytes: number[]) => Buffer.from(bytes);
+  const span = (start: number[], end: number[]): Span => ({ startKey: k(...start), endKey: k(...end) });
+  const show = (spans: readonly Span[]) => spans.map((s) => `${s.startKey.toString('hex')}-${s.endKey.toString('hex')}`);
+
+  it('leaves a read set within the bound as it is', () => {
+    const spans = [span([3], [4]), span([1], [2])];
+    expect(show(condenseSpans(spans, 2))).toEqual(['03-04', '01-02']);
+  });
+
+  it('merges overlapping and touching spans first, exactly', () => {
+    const spans = [span([5], [7]), span([1], [3]), span([3], [4]), span([6], [9]), span([2], [2, 5])];
+    expect(show(condenseSpans(spans, 2))).toEqual(['01-04', '05-09']);
+  });
+
+  it('treats an empty end as the end of the keyspace', () => {
+    expect(show(condenseSpans([span([1], [2]), span([4], []), span([6], [7])], 1))).toEqual(['01-']);
+  });
+
+  it('covers runs of neighbours with one span each when merging is not enough', () => {
+    const points = Array.from({ length: 10 }, (_, i) => ({ startKey: k(i * 2), endKey: keyNext(k(i * 2)) }));
+    expect(show(condenseSpans(points, 3))).toEqual(['00-0600', '08-0e00', '10-1200']);
+  });
+
+  it('never drops a key that was read, for random read sets of point and range reads', () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 200; round++) {
+      const spans = Array.from({ length: 1 + random(60) }, () => {
+        const start = k(random(256), random(256));
+        return random(2) === 0 ? { startKey: start, endKey: keyNext(start) } : { startKey: start, endKey: k(start[0] ?? 0, 255, random(256)) };
+      });
+      const max = 1 + random(20);
+      const condensed = condenseSpans(spans, max);
+      expect(condensed.length).toBeLessThanOrEqual(max);
+      for (const s of spans) {
+        const lastKey = s.endKey.length > 0 && s.endKey.at(-1) === 0 ? s.endKey.subarray(0, -1) : s.startKey;
+        for (const key of [s.startKey, lastKey]) expect(condensed.some((c) => spanContainsKey(c, key))).toBe(true);
+      }
+    }
   });
 });

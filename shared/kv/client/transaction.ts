@@ -4,11 +4,18 @@
 // read span changed since the snapshot. runTransaction re-runs the whole
 // function on such a refusal.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { keyNext, spanContainsKey } from '../../keys/index.js';
+import { condenseSpans, keyNext, spanContainsKey } from '../../keys/index.js';
 import { KvError } from '../errors.js';
 import type { KeyValue, Mutation, Span } from '../protocol.js';
 import type { Timestamp } from '../timestamp.js';
 import type { KvClient, ScanOptions } from './kv-client.js';
+
+/**
+ * Most read spans a commit sends: a bulk write reads a key per row (its
+ * uniqueness check), and kvpod bounds a read set (maxRequestKeys, 10,000 by
+ * default), so larger read sets go condensed into covering spans.
+ */
+export const MAX_COMMIT_READ_SPANS = 4096;
 
 type Buffered = { kind: 'put'; key: Buffer; value: Buffer } | { kind: 'delete'; key: Buffer } | { kind: 'deleteRange'; span: Span };
 
@@ -105,7 +112,7 @@ export class Transaction {
     const mutations: Mutation[] = this.writes.map((w) =>
       w.kind === 'put' ? { put: { key: w.key, value: w.value } } : w.kind === 'delete' ? { delete: w.key } : { deleteRange: w.span },
     );
-    return this.client.commit(mutations, { readTs: this.snapshot, readSpans: this.readSpans });
+    return this.client.commit(mutations, { readTs: this.snapshot, readSpans: condenseSpans(this.readSpans, MAX_COMMIT_READ_SPANS) });
   }
 
   /** undefined: not written here; null: deleted here. */
