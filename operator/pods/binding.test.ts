@@ -247,7 +247,8 @@ describe('scaling down and back up', () => {
     const session = await connectTo(pod, 'acme');
     await scale('acme', 0);
     await until('acme draining', async () => (await getPod(pod))?.metadata.labels?.['shoal.dev/state'] === 'draining');
-    expect((await loadOf(pod)).state).toBe('draining');
+    // The label goes first (the proxy stops sending sessions), then the pod is told.
+    await until('the pod itself draining', async () => (await loadOf(pod)).state === 'draining');
     await scale('acme', 1);
     await until('acme running again', async () => (await getPod(pod))?.metadata.labels?.['shoal.dev/state'] === 'running');
     expect((await loadOf(pod)).state).toBe('running');

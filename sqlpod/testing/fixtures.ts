@@ -30,8 +30,11 @@ export async function createTenant(certs: TestCerts, kvAddress: string, tenantNa
 }
 
 /** An unbound pod on ephemeral ports. */
+/** Pods started so far: each writes its own certificate files, so pods started at once never read another's half-written file. */
+let unboundPods = 0;
+
 export async function startUnboundPod(certs: TestCerts, overrides: Record<string, string> = {}): Promise<SqlPod> {
-  const pool = certs.write('pool', await issueCert(certs.ca, { kind: 'pool-server', hosts: ['127.0.0.1'] }));
+  const pool = certs.write(`pool-${++unboundPods}`, await issueCert(certs.ca, { kind: 'pool-server', hosts: ['127.0.0.1'] }));
   const settings = sqlpodSettingsSchema.parse({
     controlListen: '127.0.0.1:0',
     sqlListen: '127.0.0.1:0',
@@ -103,8 +106,8 @@ export async function control(certs: TestCerts, port: number, method: string, pa
 }
 
 /** Starts a pod and stamps it for the tenant; returns it serving SQL. */
-export async function startStampedPod(certs: TestCerts, tenant: TestTenant, kvAddress: string): Promise<SqlPod> {
-  const pod = await startUnboundPod(certs);
+export async function startStampedPod(certs: TestCerts, tenant: TestTenant, kvAddress: string, overrides: Record<string, string> = {}): Promise<SqlPod> {
+  const pod = await startUnboundPod(certs, overrides);
   const port = pod.addresses.control?.port ?? 0;
   const answer = await control(certs, port, 'POST', '/stamp', await stampFor(certs, tenant, kvAddress));
   if (answer.status !== 200) throw new Error(`stamp failed: ${answer.status} ${JSON.stringify(answer.body)}`);
