@@ -1,9 +1,11 @@
 // Runaway statements are bounded: statement_timeout ends one with 57014 and
-// the session goes on, as in PostgreSQL.
+// the session goes on, as in PostgreSQL; so does a CancelRequest.
 import type pg from 'pg';
+import { serialize } from 'pg-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../kvpod/testing/fixtures.js';
 import type { SqlPod } from './pod.js';
+import { RawClient } from './server/testing/raw-client.js';
 import { connect, createTenant, startStampedPod } from './testing/fixtures.js';
 
 let certs: TestCerts;
@@ -54,5 +56,24 @@ describe('statement_timeout', () => {
     )) as pg.DatabaseError;
     expect([refused.code, refused.hint]).toEqual(['22023', 'Valid units for this parameter are "us", "ms", "s", "min", "h", and "d".']);
     expect((await db.query('SELECT count(*)::int AS n FROM big a, big b')).rows).toEqual([{ n: 160_000 }]);
+  });
+});
+
+describe('cancel', () => {
+  it('ends a running statement with 57014 on a CancelRequest, and the session goes on', async () => {
+    await db.query('SET statement_timeout = 0');
+    const started = Date.now();
+    const running = db.query('SELECT count(*) FROM big a, big b, big c').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const cancel = await RawClient.connect(pod.addresses.sql?.port ?? 0);
+    cancel.send(serialize.cancel(Reflect.get(db, 'processID') as number, Reflect.get(db, 'secretKey') as number));
+    await cancel.closed;
+    expect(await running).toMatchObject({ code: '57014', message: 'canceling statement due to user request' });
+    // Far sooner than the 64 million joined rows would take.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await db.query('SELECT count(*)::int AS n FROM big')).rows).toEqual([{ n: 400 }]);
   });
 });

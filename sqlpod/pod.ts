@@ -27,7 +27,8 @@ import { CpuSampler } from './ops/load.js';
 import { PodMetrics } from './ops/metrics.js';
 import { createPgServer, type PgServer } from './server/index.js';
 import { TenantEngine } from './sql/engine.js';
-import type { SqlpodSettings } from './config.js';
+import { MemoryPool } from './sql/exec/memory.js';
+import { sqlMemoryLimit, type SqlpodSettings } from './config.js';
 
 interface Bound {
   readonly kv: KvClient;
@@ -105,12 +106,16 @@ export class SqlPod {
       seeds: stamp.kvAddresses,
       tls: { ca: Buffer.from(this.tls.caPem), cert: Buffer.from(stamp.tenantClientCert), key: Buffer.from(stamp.tenantClientKey) },
     });
+    const pool = new MemoryPool(sqlMemoryLimit(this.settings));
+    this.metrics.memoryPool = pool;
+    this.metrics.sqlMemoryLimit.set(pool.limit);
     try {
       const engine = await TenantEngine.start({
         kv,
         tenantId: stamp.tenantId,
         admin: { user: stamp.admin.username, password: stamp.admin.password },
         hooks: { onRoundTrip: () => this.metrics.kvRoundTrips.inc(), onRowsRead: (n) => this.metrics.kvRowsRead.inc(n) },
+        memory: { perQuery: this.settings.maxQueryMemory, pool },
       });
       const { host, port } = splitHostPort(this.settings.sqlListen);
       const server = await createPgServer({
@@ -224,6 +229,7 @@ export class SqlPod {
       this.control?.close(),
       this.bound?.server.close({ force: true }),
     ]);
+    this.bound?.engine.close();
     this.bound?.kv.close();
     await this.ops?.close();
     this.ops = null;

@@ -5,17 +5,11 @@
 // names, or the same SQLSTATE and message.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../kvpod/testing/fixtures.js';
-import { startPostgres, type LocalPostgres } from '../shared/testing/postgres.js';
-import type { SqlPod } from './pod.js';
-import { connect, createTenant, startStampedPod } from './testing/fixtures.js';
+import { startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
 
-let certs: TestCerts;
-let kv: TestKvpod;
-let pod: SqlPod;
 let shoal: pg.Client;
-let postgres: LocalPostgres;
 let reference: pg.Client;
+let side: BesidePostgres;
 
 const SETUP = [
   'CREATE TABLE wf (id integer PRIMARY KEY, g integer, v integer, t text, n numeric, f float8)',
@@ -27,25 +21,12 @@ const SETUP = [
 ];
 
 beforeAll(async () => {
-  certs = await createTestCerts();
-  [kv, postgres] = await Promise.all([startTestKvpod(certs), startPostgres({ settings: { fsync: 'off', TimeZone: 'UTC' } })]);
-  const tenant = await createTenant(certs, kv.address, 'fns');
-  pod = await startStampedPod(certs, tenant, kv.address);
-  shoal = await connect(certs, pod);
-  reference = new pg.Client({ connectionString: postgres.url() });
-  await reference.connect();
-  for (const sql of SETUP) {
-    await shoal.query(sql);
-    await reference.query(sql);
-  }
+  side = await startBesidePostgres('fns', { setup: SETUP, postgresSettings: { TimeZone: 'UTC' } });
+  ({ shoal, reference } = side);
 }, 120_000);
 
 afterAll(async () => {
-  await shoal?.end();
-  await reference?.end();
-  await pod?.shutdown();
-  await kv?.stop();
-  await postgres?.stop();
+  await side?.stop();
 });
 
 type Outcome = { columns: string[]; rows: unknown[][] } | { code: string | undefined; message: string };

@@ -234,6 +234,29 @@ describe('types', () => {
     }
   });
 
+  it("tags a SELECT with the rows of its own Execute, as PostgreSQL does, however the result is chunked", async () => {
+    const { client: raw } = await RawClient.login(pod.addresses.sql?.port ?? 0, ADMIN.username, ADMIN.password, { database: 'defaultdb' });
+    const tags = (frames: Frame[]) => frames.filter((f) => f.type === 'C' || f.type === 's').map((f) => (f.type === 's' ? 'suspended' : f.payload.subarray(0, -1).toString()));
+    try {
+      raw.send(serialize.query('SELECT g FROM generate_series(1, 2500) AS g'));
+      expect(tags(await raw.until('Z'))).toEqual(['SELECT 2500']);
+      raw.send(serialize.query('BEGIN'));
+      await raw.until('Z');
+      raw.send(
+        serialize.parse({ text: 'SELECT g FROM generate_series(1, 2600) AS g' }),
+        serialize.bind({ portal: 'p' }),
+        serialize.execute({ portal: 'p', rows: 1500 }),
+        serialize.execute({ portal: 'p', rows: 0 }),
+        serialize.sync(),
+      );
+      const frames = await raw.until('Z');
+      expect(frames.filter((f) => f.type === 'D')).toHaveLength(2600);
+      expect(tags(frames)).toEqual(['suspended', 'SELECT 1100']);
+    } finally {
+      raw.end();
+    }
+  });
+
   it('applies NULL and three-valued logic as PostgreSQL does', async () => {
     const res = await db.query('SELECT NULL = NULL AS a, NULL IS NULL AS b, (NULL AND false) AS c, (NULL OR true) AS d, 1 IN (2, NULL) AS e, coalesce(NULL, 3) AS f');
     expect(res.rows).toEqual([{ a: null, b: true, c: false, d: true, e: null, f: 3 }]);

@@ -1,13 +1,12 @@
-// psql's backslash commands and knex's schema checks against a Shoal pod,
+// psql's backslash commands and knex's schema checks against Shoal through the proxy,
 // compared with a real PostgreSQL holding the same schema: both answer the
 // same catalog queries, so psql prints the same (up to owner names).
 import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type LocalPostgres } from '../../shared/testing/postgres.js';
-import { createTestCerts, startTestKvpod, type TestCerts, type TestKvpod } from '../../kvpod/testing/fixtures.js';
-import type { SqlPod } from '../pod.js';
-import { ADMIN, connect, createTenant, sqlError, startStampedPod } from '../testing/fixtures.js';
+import { sqlError } from '../testing/fixtures.js';
+import { startProxiedShoal, type ProxiedShoal } from '../testing/through-proxy.js';
 
 // CREATE ROLE is not supported by Shoal yet, so both sides only have their
 // bootstrap superuser (postgres / admin): \du compares those.
@@ -18,21 +17,19 @@ const SCHEMA = [
   'CREATE INDEX t2_b ON t2 (b DESC)',
   'CREATE VIEW v1 AS SELECT id, name FROM t1',
   'CREATE SEQUENCE s1',
+  'CREATE TABLE t3 (id integer PRIMARY KEY, t1_id integer REFERENCES t1 ON DELETE CASCADE, up integer, name text, CONSTRAINT t3_up_fkey FOREIGN KEY (up) REFERENCES t3 (id) ON UPDATE SET NULL)',
+  'ALTER TABLE t3 ADD CONSTRAINT t3_name_fk FOREIGN KEY (name) REFERENCES t1 (name)',
 ];
 
-let certs: TestCerts;
-let kv: TestKvpod;
-let pod: SqlPod;
+let stack: ProxiedShoal;
 let shoal: pg.Client;
 let postgres: LocalPostgres;
 let reference: pg.Client;
 
 beforeAll(async () => {
-  certs = await createTestCerts();
-  [kv, postgres] = await Promise.all([startTestKvpod(certs), startPostgres({ settings: { fsync: 'off' } })]);
-  const tenant = await createTenant(certs, kv.address, 'psqlcompat');
-  pod = await startStampedPod(certs, tenant, kv.address);
-  shoal = await connect(certs, pod);
+  [stack, postgres] = await Promise.all([startProxiedShoal('psqlcompat'), startPostgres({ settings: { fsync: 'off' } })]);
+  shoal = new pg.Client(stack.config());
+  await shoal.connect();
   reference = new pg.Client({ connectionString: postgres.url() });
   await reference.connect();
   for (const sql of SCHEMA) {
@@ -44,8 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await shoal?.end();
   await reference?.end();
-  await pod?.shutdown();
-  await kv?.stop();
+  await stack?.stop();
   await postgres?.stop();
 });
 
@@ -59,7 +55,7 @@ interface Output {
 function psql(side: 'shoal' | 'postgres', command: string, extra: readonly string[] = []): Promise<Output> {
   const target =
     side === 'shoal'
-      ? { args: ['-h', '127.0.0.1', '-p', String(pod.addresses.sql?.port), '-U', ADMIN.username, '-d', 'defaultdb'], env: { PGPASSWORD: ADMIN.password, PGSSLMODE: 'require' } }
+      ? { args: ['-d', stack.url()], env: {} }
       : { args: ['-h', postgres.host, '-p', String(postgres.port), '-U', 'postgres', '-d', 'postgres'], env: {} };
   return new Promise((resolve, reject) => {
     const child = spawn('psql', [...target.args, '-X', '-A', ...extra, '-c', command], { env: { ...process.env, ...target.env } });
@@ -129,8 +125,9 @@ describe('psql backslash commands print what PostgreSQL prints', () => {
     });
   }
 
-  // t1: serial key, NOT NULL, defaults, a unique index, a CHECK; t2: no primary key (Shoal's hidden rowid must not show), a DESC index, a cast default.
-  for (const table of ['t1', 't2']) {
+  // t1: serial key, NOT NULL, defaults, a unique index, a CHECK, referenced by t3; t2: no primary key (Shoal's hidden rowid must not show),
+  // a DESC index, a cast default; t3: foreign keys (one to itself).
+  for (const table of ['t1', 't2', 't3']) {
     it(`\\d ${table}`, async () => {
       const out = await both(`\\d ${table}`);
       expect(out.shoal).toBe(out.postgres);

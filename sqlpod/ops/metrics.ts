@@ -10,6 +10,15 @@ export class PodMetrics {
   readonly kvRoundTrips = new Counter({ name: 'shoal_sqlpod_kv_round_trips_total', help: 'Round trips to kvpod', registers: [this.registry] });
   readonly refused = new Counter({ name: 'shoal_sqlpod_connections_refused_total', help: 'Connections refused before a session, by reason', labelNames: ['reason'], registers: [this.registry] });
   readonly state = new Gauge({ name: 'shoal_sqlpod_state', help: 'Lifecycle state (1 for the current one)', labelNames: ['state'], registers: [this.registry] });
+  readonly sqlMemoryLimit = new Gauge({ name: 'shoal_sqlpod_sql_memory_limit_bytes', help: 'Memory all statements may hold together (--max-sql-memory)', registers: [this.registry] });
+  readonly sqlMemoryReserved: Gauge = new Gauge({
+    name: 'shoal_sqlpod_sql_memory_reserved_bytes',
+    help: 'Memory statements hold now (sorts, hash tables, groups), as estimated',
+    registers: [this.registry],
+    collect: () => this.sqlMemoryReserved.set(this.memoryPool?.reserved ?? 0),
+  });
+  /** The pool the reserved gauge reads, once the pod has one. */
+  memoryPool: { readonly reserved: number } | null = null;
 
   constructor() {
     // Includes process_cpu_seconds_total, which the autoscaler's long view can use.

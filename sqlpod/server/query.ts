@@ -13,6 +13,13 @@ import type { SafeHooks } from './hooks.js';
 /** Pending output beyond this is written out even in the middle of a result. */
 export const OUTPUT_CHUNK = 64 * 1024;
 
+/**
+ * Rows asked of a portal at a time: a result is written out while it is
+ * produced, never collected whole, and the engine waits while the socket is
+ * backed up.
+ */
+export const RESULT_CHUNK_ROWS = 1000;
+
 export type QueryMessage = Extract<
   FrontendMessage,
   { type: 'query' | 'parse' | 'bind' | 'describe' | 'execute' | 'close' | 'sync' | 'flush' }
@@ -130,9 +137,10 @@ export class QueryProtocol {
     const portal = await this.io.engine(this.session.bind(prepared, [], [], resultFormats));
     try {
       if (portal.columns) this.io.out.rowDescription(fieldsOf(portal.columns));
-      // execute(0) runs to completion; an engine that suspends anyway is simply asked for the rest.
+      // Asked a chunk at a time until it completes, so that rows stream out as they are made.
+      let sent = 0;
       for (;;) {
-        const result = await this.io.engine(portal.execute(0));
+        const result = await this.io.engine(portal.execute(RESULT_CHUNK_ROWS));
         if (result.kind === 'empty') {
           this.emitSessionEvents();
           this.io.out.emptyQueryResponse();
@@ -145,9 +153,10 @@ export class QueryProtocol {
           return;
         }
         await this.writeRows(result.rows);
+        sent += result.rows.length;
         if (result.kind === 'complete') {
           this.emitSessionEvents();
-          this.io.out.commandComplete(noNul(result.commandTag));
+          this.io.out.commandComplete(noNul(countedTag(result.commandTag, sent)));
           return;
         }
       }
@@ -232,16 +241,25 @@ export class QueryProtocol {
       throw new SqlError(SQLSTATE.OBJECT_NOT_IN_PREREQUISITE_STATE, `portal "${entry.name}" cannot be run`);
     }
     if (entry.state === 'ready') this.hooks.onStatement(entry.statement.prepared?.statement.kind ?? '');
+    // PostgreSQL reads a zero or negative row count as "all rows"; they are asked for a chunk at a time.
+    let left = maxRows > 0 ? maxRows : Infinity;
+    let sent = 0;
     let result;
     try {
-      // PostgreSQL reads a zero or negative row count as "all rows".
-      result = await this.io.engine(entry.portal.execute(Math.max(0, maxRows)));
-      if (result.kind === 'copyIn' || result.kind === 'copyOut') {
-        const tag = await this.copy(result);
-        entry.state = 'done';
-        this.emitSessionEvents();
-        out.commandComplete(noNul(tag));
-        return;
+      for (;;) {
+        result = await this.io.engine(entry.portal.execute(Math.min(left, RESULT_CHUNK_ROWS)));
+        if (result.kind === 'copyIn' || result.kind === 'copyOut') {
+          const tag = await this.copy(result);
+          entry.state = 'done';
+          this.emitSessionEvents();
+          out.commandComplete(noNul(tag));
+          return;
+        }
+        if (result.kind === 'empty') break;
+        left -= result.rows.length;
+        sent += result.rows.length;
+        if (result.kind === 'complete' || left <= 0) break;
+        await this.writeRows(result.rows);
       }
     } catch (err) {
       entry.state = 'failed';
@@ -261,8 +279,9 @@ export class QueryProtocol {
       return;
     }
     entry.state = 'done';
-    if (entry.portal.columns) entry.doneTag = result.commandTag;
-    out.commandComplete(noNul(result.commandTag));
+    const tag = countedTag(result.commandTag, sent);
+    if (entry.portal.columns) entry.doneTag = tag;
+    out.commandComplete(noNul(tag));
   }
 
   /** Sync, or the end of a simple Query: the engine ends the implicit transaction, then ReadyForQuery. */
@@ -368,4 +387,13 @@ export class QueryProtocol {
     else this.io.send(errorResponseWithWhere(fields, where));
     return fields.severity === 'FATAL';
   }
+}
+
+/**
+ * A SELECT's tag counts the rows of this Execute (or Query), as PostgreSQL's
+ * does, however many chunks the engine was asked for and whatever earlier
+ * Executes of the same portal returned.
+ */
+function countedTag(tag: string, rows: number): string {
+  return /^SELECT \d+$/.test(tag) ? `SELECT ${rows}` : tag;
 }

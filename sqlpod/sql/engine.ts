@@ -9,6 +9,8 @@ import type { RoleDescriptor, SequenceDescriptor } from './catalog/descriptors.j
 import { Keyspace, decodeCounter, encodeCounter } from './catalog/keyspace.js';
 import { CatalogWriter, loadCatalog, readCatalogVersion } from './catalog/store.js';
 import { SQLSTATE, SqlError } from './errors.js';
+import { AdvisoryLocks, type AdvisoryLockOptions } from './locks/index.js';
+import { MiB, type MemoryLimits } from './exec/memory.js';
 import { loadParser } from './parser/index.js';
 import type { LoginRole, SessionOptions, SqlEngine, SqlSession } from './session-api.js';
 import { Session, type EngineServices } from './session.js';
@@ -21,6 +23,10 @@ export interface EngineOptions {
   /** The tenant's first administrator, created if the tenant has no such role yet. */
   readonly admin?: { readonly user: string; readonly password: string };
   readonly hooks?: TxnHooks;
+  /** Lease and renewal period of advisory locks (./locks). */
+  readonly advisoryLocks?: AdvisoryLockOptions;
+  /** Default: 64 MiB per statement, no pod-wide pool. */
+  readonly memory?: MemoryLimits;
 }
 
 /** Databases every tenant starts with (CockroachDB's defaultdb, and postgres for tools that expect it). */
@@ -30,6 +36,8 @@ export class TenantEngine implements SqlEngine, EngineServices {
   readonly ks: Keyspace;
   readonly kv: KvClient;
   readonly hooks: TxnHooks;
+  readonly advisoryLocks: AdvisoryLocks;
+  readonly memory: MemoryLimits;
   private rowIdMillis = 0;
   private rowIdCounter = 0;
   /** Random per process, so that two pods' row ids do not collide (see uniqueRowId). */
@@ -42,6 +50,8 @@ export class TenantEngine implements SqlEngine, EngineServices {
     this.kv = options.kv;
     this.ks = new Keyspace(options.tenantId);
     this.hooks = options.hooks ?? {};
+    this.advisoryLocks = new AdvisoryLocks(options.kv, this.ks, options.advisoryLocks);
+    this.memory = options.memory ?? { perQuery: 64 * MiB, pool: null };
   }
 
   static async start(options: EngineOptions): Promise<TenantEngine> {
@@ -49,6 +59,11 @@ export class TenantEngine implements SqlEngine, EngineServices {
     const ks = new Keyspace(options.tenantId);
     const catalog = await bootstrap(options.kv, ks, options.admin);
     return new TenantEngine(options, { current: catalog });
+  }
+
+  /** After the last session closed: stops renewing advisory lock leases. */
+  close(): void {
+    this.advisoryLocks.stop();
   }
 
   async findRole(name: string): Promise<LoginRole | null> {

@@ -12,19 +12,23 @@ import { planCopy, type CopyPlan } from './copy/plan.js';
 import { DDL_KINDS, executeDdl } from './ddl/index.js';
 import { maintenance } from './ddl/maintenance.js';
 import { SQLSTATE, SqlError } from './errors.js';
+import { MemoryBudget, type MemoryLimits } from './exec/memory.js';
 import { Subqueries, run, type ExecContext } from './exec/run.js';
+import { advisoryFunctionOf, lockTag, type AdvisoryFunction, type AdvisoryLocks, type SessionLocks } from './locks/index.js';
 import { executeWrite } from './exec/write.js';
+import { EXPLAIN_COLUMN, planExplain, runExplain, type ExplainPlan } from './explain/index.js';
 import { ParamTypes, type SessionInfo } from './plan/analyze-expr.js';
 import type { PlanContext } from './plan/context.js';
 import { planDelete, planInsert, planUpdate, type WritePlan } from './plan/dml.js';
-import type { EvalContext, Row } from './plan/expr.js';
-import type { OutputColumn, QueryPlan, Subquery } from './plan/plan.js';
+import { compile, type EvalContext, type Row } from './plan/expr.js';
+import type { OutputColumn, PlanNode, QueryPlan, Subquery } from './plan/plan.js';
 import { planSelect } from './plan/select.js';
 import type { CopyIn, CopyOut, ExecuteResult, FormatCode, EncodedRow, Notice, ParsedStatement, Portal, PreparedStatement, ResultColumn, SqlSession } from './session-api.js';
 import { SERVER_VERSION, SessionSettings } from './settings.js';
 import { Statement, splitQuery } from './statement.js';
 import { SqlTxn, StaleCatalog, type CatalogCache, type TxnHooks } from './txn.js';
 import { T, timestampNow, formatBinary, formatText, parseBinary, parseText, typeByOid, type Datum, type SqlType } from './types/index.js';
+import { unsupportedStatement, unsupportedTransactionStatement } from './unsupported.js';
 
 /** What sessions share: the tenant's storage, catalog cache and id sources. */
 export interface EngineServices {
@@ -32,6 +36,9 @@ export interface EngineServices {
   readonly ks: Keyspace;
   readonly catalogs: CatalogCache;
   readonly hooks: TxnHooks;
+  readonly advisoryLocks: AdvisoryLocks;
+  /** Bounds on what a statement's operators may hold. */
+  readonly memory: MemoryLimits;
   reserveSequence(sequence: SequenceDescriptor, count: number): Promise<bigint[]>;
   /** Reads the catalog version (one round trip) and reloads the catalog if it changed. */
   refreshCatalog(): Promise<Catalog>;
@@ -42,7 +49,8 @@ type Planned =
   | { readonly kind: 'query'; readonly plan: QueryPlan }
   | { readonly kind: 'write'; readonly plan: WritePlan; readonly subqueries: readonly Subquery[] }
   | { readonly kind: 'copy'; readonly plan: CopyPlan; readonly subqueries: readonly Subquery[] }
-  | { readonly kind: 'utility' };
+  | { readonly kind: 'utility' }
+  | ExplainPlan;
 
 class Prepared implements PreparedStatement {
   constructor(
@@ -67,7 +75,10 @@ export class Session implements SqlSession {
   /** When the running statement exceeds statement_timeout (Date.now() scale); Infinity without one. */
   private statementDeadline = Infinity;
   private notices: Notice[] = [];
+  /** Budgets of statements not yet ended (a suspended portal's among them), closed with the session. */
+  private readonly budgets = new Set<MemoryBudget>();
   readonly settings: SessionSettings;
+  private readonly locks: SessionLocks;
 
   constructor(
     private readonly engine: EngineServices,
@@ -76,6 +87,7 @@ export class Session implements SqlSession {
     superuser: boolean,
   ) {
     this.settings = new SessionSettings(user, superuser);
+    this.locks = engine.advisoryLocks.session(database.id);
   }
 
   get transactionStatus(): 'I' | 'T' | 'E' {
@@ -140,7 +152,11 @@ export class Session implements SqlSession {
     this.txn = null;
     const failed = this.implicitFailed;
     this.implicitFailed = false;
-    if (txn && !failed) await txn.commit();
+    try {
+      if (txn && !failed) await txn.commit();
+    } finally {
+      await this.locks.endTransaction();
+    }
   }
 
   fail(_error: unknown): void {
@@ -162,10 +178,11 @@ export class Session implements SqlSession {
     this.cancelled = true;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     // Buffered writes of an open transaction are simply dropped: nothing was sent to kvpod.
     this.resetTransaction();
-    return Promise.resolve();
+    for (const budget of this.budgets) budget.close();
+    await this.locks.close();
   }
 
   /** The session as the analyzer sees it. */
@@ -178,6 +195,7 @@ export class Session implements SqlSession {
       searchPath: this.settings.searchPath(this.user).filter((s) => catalog.schema(this.database.id, s) !== undefined),
       timeZone: this.settings.timeZone,
       serverVersion: SERVER_VERSION,
+      joinStrategy: this.settings.joinStrategy,
     };
   }
 
@@ -185,7 +203,7 @@ export class Session implements SqlSession {
     return { databaseId: this.database.id, searchPath: this.settings.searchPath(this.user) };
   }
 
-  private plan(stmt: Statement, catalog: Catalog, params: ParamTypes): Planned {
+  private plan(stmt: Pick<Statement, 'node' | 'position'>, catalog: Catalog, params: ParamTypes): Planned {
     const node = stmt.node;
     if (!node) return { kind: 'utility' };
     const ctx: PlanContext = { catalog, names: this.names(), session: { ...this.info(), catalog, databaseId: this.database.id }, params, position: stmt.position, subqueries: [] };
@@ -193,6 +211,7 @@ export class Session implements SqlSession {
     if ('InsertStmt' in node) return { kind: 'write', plan: planInsert(node.InsertStmt, ctx), subqueries: ctx.subqueries };
     if ('UpdateStmt' in node) return { kind: 'write', plan: planUpdate(node.UpdateStmt, ctx), subqueries: ctx.subqueries };
     if ('DeleteStmt' in node) return { kind: 'write', plan: planDelete(node.DeleteStmt, ctx), subqueries: ctx.subqueries };
+    if ('ExplainStmt' in node) return planExplain(node.ExplainStmt, stmt.position, (query) => this.plan({ node: query, position: stmt.position }, catalog, params));
     if ('CopyStmt' in node) {
       const copy = planCopy(node.CopyStmt, ctx);
       return { kind: 'copy', plan: copy, subqueries: copy.direction === 'to' ? copy.subqueries : ctx.subqueries };
@@ -239,6 +258,8 @@ export class Session implements SqlSession {
     const key = Object.keys(node)[0] ?? '';
     for (let attempt = 1; ; attempt++) {
       const txn = this.ensureTxn();
+      // The statement's memory, given back here unless something that outlives this call holds it.
+      let memory: MemoryBudget | null = null;
       try {
         if (DDL_KINDS.has(key)) return { kind: 'done', tag: await this.ddl(node, stmt, txn) };
         if (p.planned.version !== txn.planningCatalog.version) {
@@ -250,12 +271,25 @@ export class Session implements SqlSession {
           p.columns = cols;
         }
         const planned = p.planned.plan;
-        if (planned.kind === 'utility') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `${stmt.kind} is not supported`);
+        if (planned.kind === 'utility') throw unsupportedStatement(node, stmt.kind);
         // COPY answers the client before its first read, so its plan is checked against the snapshot's catalog now.
         if (planned.kind === 'copy' && !txn.catalogChecked && (await txn.catalog()).version !== p.planned.version) continue;
-        const exec = this.execContext(txn, params, planned.kind === 'query' ? planned.plan.subqueries : planned.subqueries, planned.kind === 'query');
+        if (planned.kind === 'explain') {
+          // Plain EXPLAIN reads nothing, so its plan is checked against the snapshot's catalog as COPY's is.
+          if (!planned.options.analyze && !txn.catalogChecked && (await txn.catalog()).version !== p.planned.version) continue;
+          const { target } = planned;
+          const exec = this.execContext(txn, params, target.kind === 'query' ? target.plan.subqueries : target.subqueries, target.kind === 'query');
+          memory = exec.memory;
+          return { kind: 'rows', rows: await runExplain(planned, exec), tag: 'EXPLAIN', iterator: null };
+        }
+        let exec = this.execContext(txn, params, planned.kind === 'query' ? planned.plan.subqueries : planned.subqueries, planned.kind === 'query');
+        memory = exec.memory;
         await exec.subqueries.prepare(exec);
-        if (planned.kind === 'copy') return { kind: 'copy', copy: copyExecution(planned.plan, exec) };
+        if (planned.kind === 'query') exec = await this.takeAdvisoryLocks(planned.plan.root, exec);
+        if (planned.kind === 'copy') {
+          memory = null;
+          return { kind: 'copy', copy: releasing(copyExecution(planned.plan, exec), exec.memory) };
+        }
         if (planned.kind === 'write') {
           const result = await executeWrite(planned.plan, exec);
           const tag = planned.plan.kind === 'insert' ? `INSERT 0 ${result.count}` : `${planned.plan.kind.toUpperCase()} ${result.count}`;
@@ -264,10 +298,15 @@ export class Session implements SqlSession {
         const iterator = run(planned.plan.root, exec);
         // The first batch reads first, so a stale catalog shows here, before any row went out.
         const first = await iterator.next();
-        return { kind: 'rows', rows: first.done ? [] : first.value, tag: 'SELECT', iterator: first.done ? null : iterator };
+        if (first.done) return { kind: 'rows', rows: [], tag: 'SELECT', iterator: null };
+        // The portal closes the budget once the rows are read or it is closed.
+        memory = null;
+        return { kind: 'rows', rows: first.value, tag: 'SELECT', iterator, memory: exec.memory };
       } catch (err) {
         if (err instanceof StaleCatalog && attempt < MAX_STATEMENT_ATTEMPTS) continue;
         throw err;
+      } finally {
+        memory?.close();
       }
     }
   }
@@ -299,6 +338,7 @@ export class Session implements SqlSession {
       eval: evalCtx,
       subqueries,
       scanCache: readOnly ? new Map() : null,
+      memory: this.budget(),
       checkCancel: () => {
         if (this.cancelled) throw new SqlError(SQLSTATE.QUERY_CANCELED, 'canceling statement due to user request');
         if (Date.now() >= this.statementDeadline) throw new SqlError(SQLSTATE.QUERY_CANCELED, 'canceling statement due to statement timeout');
@@ -315,12 +355,56 @@ export class Session implements SqlSession {
     };
   }
 
+  /**
+   * The advisory lock calls in the select list of a SELECT without FROM or
+   * WHERE (what migration tools send), taken in order before evaluation,
+   * which then returns their outcomes (./locks/functions.ts). Elsewhere a
+   * call fails with 0A000 when evaluated.
+   */
+  private async takeAdvisoryLocks(root: PlanNode, exec: ExecContext): Promise<ExecContext> {
+    if (root.kind !== 'project' || root.input.kind !== 'values' || root.input.rows.length !== 1 || root.input.rows[0]?.length !== 0) return exec;
+    const outcomes = new Map<object, Datum>();
+    for (const e of root.exprs) {
+      const f = e.kind === 'call' ? advisoryFunctionOf(e.fn) : undefined;
+      if (e.kind !== 'call' || !f) continue;
+      const args = e.args.map((a) => compile(a)([], exec.eval));
+      outcomes.set(e.fn, args.includes(null) ? null : await this.advisoryLock(f, args, exec.checkCancel));
+    }
+    return outcomes.size === 0 ? exec : { ...exec, eval: { ...exec.eval, advisoryLocks: outcomes } };
+  }
+
+  private async advisoryLock(f: AdvisoryFunction, args: readonly Datum[], checkCancel: () => void): Promise<Datum> {
+    switch (f.action) {
+      case 'lock':
+        await this.locks.lock(lockTag(args), f.mode, f.scope, checkCancel);
+        return '';
+      case 'try':
+        return this.locks.tryLock(lockTag(args), f.mode, f.scope);
+      case 'unlock': {
+        const released = await this.locks.unlock(lockTag(args), f.mode);
+        if (!released) this.notices.push({ severity: 'WARNING', code: SQLSTATE.WARNING, message: `you don't own a lock of type ${f.mode === 'shared' ? 'ShareLock' : 'ExclusiveLock'}` });
+        return released;
+      }
+      case 'unlockAll':
+        await this.locks.unlockAll();
+        return '';
+    }
+  }
+
+  private budget(): MemoryBudget {
+    const budget = new MemoryBudget(this.engine.memory, (b) => this.budgets.delete(b));
+    this.budgets.add(budget);
+    return budget;
+  }
+
   private async ddl(node: Node, stmt: Statement, txn: SqlTxn): Promise<string> {
     if (('CreatedbStmt' in node || 'DropdbStmt' in node) && this.explicit) {
       throw new SqlError(SQLSTATE.ACTIVE_SQL_TRANSACTION, `${stmt.kind} cannot run inside a transaction block`);
     }
     const catalog = await txn.catalog();
     const exec = this.execContext(txn, [], [], false);
+    // DDL evaluates expressions only: nothing it runs holds rows.
+    exec.memory.close();
     const result = await executeDdl(node, {
       txn,
       ks: this.engine.ks,
@@ -353,18 +437,23 @@ export class Session implements SqlSession {
         const txn = this.txn;
         const failed = this.failed;
         this.resetTransaction();
-        if (failed) return 'ROLLBACK';
-        if (txn) await txn.commit();
-        return 'COMMIT';
+        try {
+          if (failed) return 'ROLLBACK';
+          if (txn) await txn.commit();
+          return 'COMMIT';
+        } finally {
+          await this.locks.endTransaction();
+        }
       }
       case 'TRANS_STMT_ROLLBACK':
         if (!this.explicit) {
           this.notices.push({ severity: 'WARNING', code: SQLSTATE.NO_ACTIVE_SQL_TRANSACTION, message: 'there is no transaction in progress' });
         }
         this.resetTransaction();
+        await this.locks.endTransaction();
         return 'ROLLBACK';
       default:
-        throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'savepoints and two-phase commit are not supported yet');
+        throw unsupportedTransactionStatement(kind);
     }
   }
 
@@ -427,7 +516,20 @@ type Execution =
   | { readonly kind: 'empty' }
   | { readonly kind: 'done'; readonly tag: string }
   | { readonly kind: 'copy'; readonly copy: CopyIn | CopyOut }
-  | { readonly kind: 'rows'; readonly rows: Row[]; readonly tag: string; readonly iterator: AsyncGenerator<Row[], void, undefined> | null };
+  | {
+      readonly kind: 'rows';
+      readonly rows: Row[];
+      readonly tag: string;
+      readonly iterator: AsyncGenerator<Row[], void, undefined> | null;
+      /** What the running query holds; closed when it ends. */
+      readonly memory?: MemoryBudget;
+    };
+
+/** A COPY whose statement's memory is given back when it has run. */
+function releasing(copy: CopyIn | CopyOut, memory: MemoryBudget): CopyIn | CopyOut {
+  if (copy.kind === 'copyIn') return { ...copy, run: (data: AsyncIterable<Buffer>) => copy.run(data).finally(() => memory.close()) };
+  return { ...copy, run: (send: (lines: readonly Buffer[]) => Promise<void>) => copy.run(send).finally(() => memory.close()) };
+}
 
 class SessionPortal implements Portal {
   private execution: Execution | null = null;
@@ -473,9 +575,17 @@ class SessionPortal implements Portal {
     while (out.length < limit) {
       if (this.buffer.length === 0) {
         if (this.finished || !ex.iterator) break;
-        const next = await ex.iterator.next();
+        let next: IteratorResult<Row[], void>;
+        try {
+          next = await ex.iterator.next();
+        } catch (err) {
+          this.finished = true;
+          ex.memory?.close();
+          throw err;
+        }
         if (next.done) {
           this.finished = true;
+          ex.memory?.close();
           break;
         }
         this.buffer = next.value;
@@ -495,7 +605,12 @@ class SessionPortal implements Portal {
 
   close(): void {
     const ex = this.execution;
-    if (ex?.kind === 'rows' && ex.iterator && !this.finished) void ex.iterator.return(undefined);
+    if (ex?.kind === 'rows' && ex.iterator && !this.finished) {
+      // Closing the iterator lets its operators give back what they hold; the budget's rest goes after.
+      const memory = ex.memory;
+      const release = (): void => memory?.close();
+      void ex.iterator.return(undefined).then(release, release);
+    }
     this.buffer = [];
     this.finished = true;
   }
@@ -508,6 +623,7 @@ function columnsOf(stmt: Statement, planned: Planned): ResultColumn[] | null {
     return [resultColumn({ name: name === 'timezone' ? 'TimeZone' : name, type: T.text, tableOid: 0, columnNumber: 0 })];
   }
   if (planned.kind === 'query') return planned.plan.columns.map(resultColumn);
+  if (planned.kind === 'explain') return [resultColumn(EXPLAIN_COLUMN)];
   if (planned.kind === 'write' && planned.plan.returning) return planned.plan.returning.columns.map(resultColumn);
   return null;
 }

@@ -1,6 +1,7 @@
 // Session variables (SET / SHOW / RESET) and which of them are reported to
 // the client in ParameterStatus, as PostgreSQL's GUC_REPORT ones are.
 import { SQLSTATE, SqlError } from './errors.js';
+import { JOIN_STRATEGIES, type JoinStrategy } from './plan/join-choice.js';
 
 export const SERVER_VERSION = '16.4';
 export const SERVER_VERSION_NUM = '160004';
@@ -74,6 +75,16 @@ const DEFAULTS: Record<string, Setting> = {
   escape_string_warning: { value: 'on' },
   enable_seqscan: { value: 'on' },
   work_mem: { value: '4MB' },
+  'shoal.join_strategy': {
+    value: 'auto',
+    check: (v) => {
+      const l = v.toLowerCase();
+      if (!(JOIN_STRATEGIES as readonly string[]).includes(l)) {
+        throw new SqlError(SQLSTATE.INVALID_PARAMETER_VALUE, `invalid value for parameter "shoal.join_strategy": "${v}"`, { hint: `Available values: ${JOIN_STRATEGIES.join(', ')}.` });
+      }
+      return l;
+    },
+  },
 };
 
 /** The spelling PostgreSQL uses in ParameterStatus for the reported ones. */
@@ -160,6 +171,10 @@ export class SessionSettings {
   /** 0 = no limit. */
   get statementTimeoutMs(): number {
     return parseMilliseconds('statement_timeout', this.values.get('statement_timeout') ?? '0');
+  }
+
+  get joinStrategy(): JoinStrategy {
+    return JOIN_STRATEGIES.find((j) => j === this.values.get('shoal.join_strategy')) ?? 'auto';
   }
 
   /** search_path as schema names; "$user" is the session user. */

@@ -6,6 +6,8 @@ import { SQLSTATE, SqlError } from '../errors.js';
 import type {
   DatabaseDescriptor,
   Descriptor,
+  ForeignKeyDescriptor,
+  IndexDescriptor,
   RoleDescriptor,
   SchemaDescriptor,
   SequenceDescriptor,
@@ -20,6 +22,7 @@ export class Catalog {
   private readonly databases = new Map<string, DatabaseDescriptor>();
   private readonly schemas = new Map<string, SchemaDescriptor>();
   private readonly relations = new Map<string, Relation>();
+  private referencedBy: Map<number, { table: TableDescriptor; fk: ForeignKeyDescriptor }[]> | null = null;
 
   constructor(
     readonly version: bigint,
@@ -78,9 +81,30 @@ export class Catalog {
     return undefined;
   }
 
+  /** The foreign keys (of any table, this one included) that reference a table. */
+  referencing(tableId: number): readonly { table: TableDescriptor; fk: ForeignKeyDescriptor }[] {
+    if (!this.referencedBy) {
+      const by = new Map<number, { table: TableDescriptor; fk: ForeignKeyDescriptor }[]>();
+      for (const d of this.byId.values()) {
+        if (d.kind !== 'table') continue;
+        for (const fk of d.foreignKeys ?? []) by.set(fk.refTableId, [...(by.get(fk.refTableId) ?? []), { table: d, fk }]);
+      }
+      this.referencedBy = by;
+    }
+    return this.referencedBy.get(tableId) ?? [];
+  }
+
   role(name: string): RoleDescriptor | undefined {
     return this.roles.get(name);
   }
+}
+
+/** The primary key or unique index whose columns are exactly `columnIds` (in any order): what a foreign key may reference. */
+export function referencedIndex(table: TableDescriptor, columnIds: readonly number[]): IndexDescriptor | undefined {
+  const wanted = new Set(columnIds);
+  return [table.primaryKey, ...table.indexes.filter((i) => i.unique)].find(
+    (i) => i.columnIds.length === wanted.size && wanted.size === columnIds.length && i.columnIds.every((id) => wanted.has(id)),
+  );
 }
 
 export interface NameContext {

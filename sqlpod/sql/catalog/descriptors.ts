@@ -33,6 +33,24 @@ export type IndexDescriptor = z.infer<typeof indexSchema>;
 export const checkSchema = z.object({ name, expr: z.string() });
 export type CheckDescriptor = z.infer<typeof checkSchema>;
 
+/** What happens to referencing rows when the referenced key goes or changes: pg_constraint's letters (a no action, r restrict, c cascade, n set null, d set default). */
+export const referentialActionSchema = z.enum(['a', 'r', 'c', 'n', 'd']);
+export type ReferentialAction = z.infer<typeof referentialActionSchema>;
+
+/** A FOREIGN KEY (not deferrable), kept on the referencing table. */
+export const foreignKeySchema = z.object({
+  name,
+  columnIds: z.array(id).min(1),
+  refTableId: id,
+  /** In the order of columnIds; they are the columns of refTable's primary key or of one of its unique indexes. */
+  refColumnIds: z.array(id).min(1),
+  onDelete: referentialActionSchema,
+  onUpdate: referentialActionSchema,
+  /** MATCH FULL ('f'): NULL in some referencing columns but not all is an error. Absent: MATCH SIMPLE. */
+  match: z.literal('f').optional(),
+});
+export type ForeignKeyDescriptor = z.infer<typeof foreignKeySchema>;
+
 export const databaseSchema = z.object({ kind: z.literal('database'), id, name });
 export const schemaSchema = z.object({ kind: z.literal('schema'), id, name, databaseId: id });
 export const tableSchema = z.object({
@@ -46,6 +64,8 @@ export const tableSchema = z.object({
   primaryKey: indexSchema,
   indexes: z.array(indexSchema),
   checks: z.array(checkSchema),
+  /** Absent means none (descriptors written before foreign keys existed, tables built by hand in tests). */
+  foreignKeys: z.array(foreignKeySchema).optional(),
   nextColumnId: id,
   nextIndexId: id,
 });

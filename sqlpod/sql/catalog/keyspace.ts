@@ -7,6 +7,8 @@ export const DESCRIPTORS_TABLE = 1;
 export const COUNTERS_TABLE = 2;
 export const ROLES_TABLE = 3;
 export const SEQUENCES_TABLE = 4;
+/** Advisory locks held by sessions of any pod of the tenant (../locks). */
+export const ADVISORY_LOCKS_TABLE = 5;
 export const FIRST_USER_ID = 100;
 
 /** Counters in COUNTERS_TABLE. */
@@ -62,6 +64,11 @@ export class Keyspace {
 
   sequenceKey(id: number): Buffer {
     return Buffer.concat([this.indexPrefix(SEQUENCES_TABLE, 1), encodeUvarint(id)]);
+  }
+
+  /** /<tenant>/5/1/<database id>/<tag>: a lock's tag names its space and key (../locks/tag.ts). */
+  advisoryLockKey(databaseId: number, tag: Buffer): Buffer {
+    return Buffer.concat([this.indexPrefix(ADVISORY_LOCKS_TABLE, 1), encodeUvarint(databaseId), tag]);
   }
 }
 

@@ -9,6 +9,7 @@ import { SQLSTATE, SqlError } from '../errors.js';
 import { qualifiedName, type PlanContext } from '../plan/context.js';
 import { checksOf, defaultFor, type InsertPlan } from '../plan/dml.js';
 import type { Expr } from '../plan/expr.js';
+import { planForeignKeys } from '../plan/foreign-keys.js';
 import type { OutputColumn, PlanNode, Subquery } from '../plan/plan.js';
 import { columnType, fullScan, planSelect } from '../plan/select.js';
 import type { SqlType } from '../types/index.js';
@@ -113,6 +114,6 @@ export function planCopy(stmt: CopyNode, ctx: PlanContext): CopyPlan {
     return { direction: 'to', root, columns, subqueries: [], options };
   }
   const defaults = table.columns.flatMap((_, slot) => (targets.includes(slot) ? [] : [{ slot, expr: defaultFor(table, slot, ctx) }]));
-  const insert: InsertPlan = { kind: 'insert', table, source: { kind: 'values', rows: [] }, checks: checksOf(table, ctx), onConflict: null, returning: null };
+  const insert: InsertPlan = { kind: 'insert', table, source: { kind: 'values', rows: [] }, checks: checksOf(table, ctx), onConflict: null, returning: null, foreignKeys: planForeignKeys(table, ctx) };
   return { direction: 'from', table, insert, targets, types, defaults, options };
 }

@@ -31,7 +31,7 @@ export async function addConstraint(table: TableDescriptor, def: Node | undefine
   if (!def || !('Constraint' in def)) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'ADD CONSTRAINT needs a constraint definition');
   const c = def.Constraint;
   if (c.contype !== 'CONSTR_PRIMARY' && c.contype !== 'CONSTR_UNIQUE') {
-    const kind = (c.contype ?? 'CONSTR_?').replace('CONSTR_', '').toLowerCase().replace('foreign', 'FOREIGN KEY').replace('check', 'CHECK').replace('exclusion', 'EXCLUDE');
+    const kind = (c.contype ?? 'CONSTR_?').replace('CONSTR_', '').toLowerCase().replace('check', 'CHECK').replace('exclusion', 'EXCLUDE');
     throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `ALTER TABLE ADD CONSTRAINT … ${kind} is not supported yet`);
   }
   const what = c.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE';

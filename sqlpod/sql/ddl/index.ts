@@ -24,6 +24,7 @@ import type { SqlTxn } from '../txn.js';
 import { KeyWriter, T, encodeValue, formatText, isSerialName, type SqlType } from '../types/index.js';
 import { CatalogChange } from './change.js';
 import { addConstraint } from './constraint.js';
+import { constraintNameTaken, defineForeignKey, dropForeignKeyOrCheck, dropReferencingKeys, truncationSet, validateExistingRows } from './foreign-key.js';
 import { checkStorageParameters } from './storage.js';
 import { createView, dropDependents } from './view.js';
 
@@ -97,6 +98,7 @@ async function createTable(stmt: CreateNode, env: DdlEnv, change: CatalogChange)
   const checks: { name: string; expr: string }[] = [];
   const uniques: { name: string | undefined; columns: string[]; primary: boolean; location: number | undefined }[] = [];
   const sequences: SequenceDescriptor[] = [];
+  const foreignKeys: { c: ConstraintNode; column: string | undefined }[] = [];
 
   for (const elt of stmt.tableElts ?? []) {
     if ('ColumnDef' in elt) {
@@ -111,6 +113,8 @@ async function createTable(stmt: CreateNode, env: DdlEnv, change: CatalogChange)
           uniques.push({ name: c.conname, columns: [name], primary: c.contype === 'CONSTR_PRIMARY', location: c.location });
         } else if (c.contype === 'CONSTR_CHECK') {
           checks.push({ name: c.conname ?? `${qn.name}_${name}_check`, expr: storeExpr(c.raw_expr) });
+        } else if (c.contype === 'CONSTR_FOREIGN') {
+          foreignKeys.push({ c, column: name });
         }
       }
     } else if ('Constraint' in elt) {
@@ -119,6 +123,8 @@ async function createTable(stmt: CreateNode, env: DdlEnv, change: CatalogChange)
         uniques.push({ name: c.conname, columns: stringsOf(c.keys), primary: c.contype === 'CONSTR_PRIMARY', location: c.location });
       } else if (c.contype === 'CONSTR_CHECK') {
         checks.push({ name: c.conname ?? `${qn.name}_check`, expr: storeExpr(c.raw_expr) });
+      } else if (c.contype === 'CONSTR_FOREIGN') {
+        foreignKeys.push({ c, column: undefined });
       } else {
         throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `${describeConstraint(c.contype)} constraints are not supported yet`, at(env, c.location));
       }
@@ -167,7 +173,7 @@ async function createTable(stmt: CreateNode, env: DdlEnv, change: CatalogChange)
     usedNames.add(name);
     indexes.push({ id: indexes.length + 2, name, unique: true, columnIds: ids, descending: ids.map(() => false) });
   }
-  const table: TableDescriptor = {
+  let table: TableDescriptor = {
     kind: 'table',
     id,
     name: qn.name,
@@ -180,6 +186,11 @@ async function createTable(stmt: CreateNode, env: DdlEnv, change: CatalogChange)
     nextColumnId: columns.length + 1,
     nextIndexId: indexes.length + 2,
   };
+  for (const { c, column } of foreignKeys) {
+    const fk = defineForeignKey(table, c, column, env.catalog, env.names, (n) => usedNames.has(n) || constraintNameTaken(env.catalog, schema.id, n));
+    usedNames.add(fk.name);
+    table = { ...table, foreignKeys: [...(table.foreignKeys ?? []), fk] };
+  }
   for (const s of sequences) change.put({ ...s, ownedBy: s.ownedBy ? { ...s.ownedBy, tableId: id } : null });
   change.put(table);
   // Validate stored expressions now, so that a bad CHECK or DEFAULT fails the CREATE, not a later INSERT.
@@ -225,7 +236,13 @@ async function columnFrom(
       case 'CONSTR_PRIMARY':
       case 'CONSTR_UNIQUE':
       case 'CONSTR_CHECK':
+      case 'CONSTR_FOREIGN':
+      case 'CONSTR_ATTR_NOT_DEFERRABLE':
+      case 'CONSTR_ATTR_IMMEDIATE':
         break;
+      case 'CONSTR_ATTR_DEFERRABLE':
+      case 'CONSTR_ATTR_DEFERRED':
+        throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'DEFERRABLE constraints are not supported', at(env, c.location));
       default:
         throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `${describeConstraint(c.contype)} constraints are not supported yet`, at(env, c.location));
     }
@@ -235,7 +252,12 @@ async function columnFrom(
     const seqId = await change.allocateId();
     sequences.push({ kind: 'sequence', id: seqId, name: seqName, databaseId: env.names.databaseId, schemaId, start: '1', increment: '1', ownedBy: { tableId, columnId: id } });
     column.notNull = true;
-    column.defaultExpr = storeExpr(parseExpression(`nextval('${seqName}')`));
+    // Qualified outside public, so the default finds its sequence whatever the
+    // search_path (drizzle's migrator creates drizzle.__drizzle_migrations with
+    // a serial key); PostgreSQL's \d shows the name qualified there too.
+    const owner = env.catalog.byIdOf(schemaId);
+    const seqRef = owner?.kind === 'schema' && owner.name !== 'public' ? `${owner.name}.${seqName}` : seqName;
+    column.defaultExpr = storeExpr(parseExpression(`nextval('${seqRef}')`));
   }
   return column;
 }
@@ -307,10 +329,16 @@ type DropNode = Extract<Node, { DropStmt: unknown }>['DropStmt'];
 function drop(stmt: DropNode, env: DdlEnv, change: CatalogChange): string {
   const kind = stmt.removeType;
   const tag = kind === 'OBJECT_INDEX' ? 'DROP INDEX' : kind === 'OBJECT_SCHEMA' ? 'DROP SCHEMA' : kind === 'OBJECT_SEQUENCE' ? 'DROP SEQUENCE' : kind === 'OBJECT_VIEW' ? 'DROP VIEW' : 'DROP TABLE';
-  for (const obj of stmt.objects ?? []) {
+  const nameOf = (obj: Node) => {
     const parts = 'List' in obj ? stringsOf(obj.List.items) : 'String' in obj ? [obj.String.sval ?? ''] : [];
     const name = parts[parts.length - 1] ?? '';
-    const qn = { catalog: parts.length > 2 ? parts[0] : undefined, schema: parts.length > 1 ? parts[parts.length - 2] : undefined, name };
+    return { catalog: parts.length > 2 ? parts[0] : undefined, schema: parts.length > 1 ? parts[parts.length - 2] : undefined, name };
+  };
+  // Tables dropped together may reference each other without CASCADE.
+  const dropping = new Set(kind === 'OBJECT_TABLE' ? (stmt.objects ?? []).flatMap((o) => findRelation(env.catalog, env.names, nameOf(o))?.id ?? []) : []);
+  for (const obj of stmt.objects ?? []) {
+    const qn = nameOf(obj);
+    const name = qn.name;
     const current = change.result();
     if (kind === 'OBJECT_SCHEMA') {
       const schema = current.schema(env.names.databaseId, name);
@@ -365,6 +393,7 @@ function drop(stmt: DropNode, env: DdlEnv, change: CatalogChange): string {
       throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `${wanted} "${name}" does not exist`);
     }
     dropDependents(rel, stmt.behavior === 'DROP_CASCADE', current, change);
+    if (rel.kind === 'table') dropReferencingKeys(dropping, rel, stmt.behavior === 'DROP_CASCADE', change, env.notice);
     dropRelation(rel.id, current, env, change);
   }
   return tag;
@@ -372,6 +401,11 @@ function drop(stmt: DropNode, env: DdlEnv, change: CatalogChange): string {
 
 function dropRelation(id: number, catalog: Catalog, env: DdlEnv, change: CatalogChange): void {
   env.txn.deleteRange(env.ks.tableSpan(id));
+  // A referencing table that stays (DROP SCHEMA … CASCADE of the referenced one) loses the constraint.
+  for (const { table } of change.result().referencing(id)) {
+    const current = change.result().table(table.id);
+    if (current && current.id !== id) change.put({ ...current, foreignKeys: (current.foreignKeys ?? []).filter((f) => f.refTableId !== id) });
+  }
   const rel = catalog.byIdOf(id);
   if (rel?.kind === 'sequence') env.txn.delete(env.ks.sequenceKey(id));
   change.remove(id);
@@ -446,12 +480,37 @@ async function alterTable(stmt: AlterNode, env: DdlEnv, change: CatalogChange): 
     switch (cmd.subtype) {
       case 'AT_AddColumn':
         table = await addColumn(table, cmd.def, cmd.missing_ok ?? false, env, change);
+        // ADD COLUMN … REFERENCES: the constraint, checked against the rows' (default) values.
+        for (const c of cmd.def && 'ColumnDef' in cmd.def ? constraintsOf(cmd.def.ColumnDef) : []) {
+          if (c.contype !== 'CONSTR_FOREIGN') continue;
+          const current = change.result();
+          const fk = defineForeignKey(table, c, cmd.def && 'ColumnDef' in cmd.def ? cmd.def.ColumnDef.colname : undefined, current, env.names, (n) => constraintNameTaken(current, table.schemaId, n));
+          table = { ...table, foreignKeys: [...(table.foreignKeys ?? []), fk] };
+          await validateExistingRows(table, fk, env, current);
+        }
         break;
       case 'AT_AddConstraint':
-        table = await addConstraint(table, cmd.def, env, change.result());
+        if (cmd.def && 'Constraint' in cmd.def && cmd.def.Constraint.contype === 'CONSTR_FOREIGN') {
+          const current = change.result();
+          const fk = defineForeignKey(table, cmd.def.Constraint, undefined, current, env.names, (n) => constraintNameTaken(current, table.schemaId, n));
+          table = { ...table, foreignKeys: [...(table.foreignKeys ?? []), fk] };
+          await validateExistingRows(table, fk, env, current);
+        } else {
+          table = await addConstraint(table, cmd.def, env, change.result());
+        }
         break;
+      case 'AT_DropConstraint': {
+        const name = cmd.name ?? '';
+        const next = dropForeignKeyOrCheck(table, name);
+        if (next) table = next;
+        else if (cmd.missing_ok) env.notice({ severity: 'NOTICE', code: SQLSTATE.UNDEFINED_OBJECT, message: `constraint "${name}" of relation "${table.name}" does not exist, skipping` });
+        else if (name === table.primaryKey.name || table.indexes.some((i) => i.unique && i.name === name)) {
+          throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'ALTER TABLE DROP CONSTRAINT of a primary key or unique constraint is not supported yet');
+        } else throw new SqlError(SQLSTATE.UNDEFINED_OBJECT, `constraint "${name}" of relation "${table.name}" does not exist`);
+        break;
+      }
       case 'AT_DropColumn':
-        table = dropColumn(table, cmd.name ?? '', cmd.missing_ok ?? false, env);
+        table = dropColumn(table, cmd.name ?? '', cmd.missing_ok ?? false, cmd.behavior === 'DROP_CASCADE', env, change);
         break;
       case 'AT_SetNotNull':
       case 'AT_DropNotNull': {
@@ -515,7 +574,7 @@ async function addColumn(table: TableDescriptor, def: Node | undefined, ifNotExi
   return next;
 }
 
-function dropColumn(table: TableDescriptor, name: string, missingOk: boolean, env: DdlEnv): TableDescriptor {
+function dropColumn(table: TableDescriptor, name: string, missingOk: boolean, cascade: boolean, env: DdlEnv, change: CatalogChange): TableDescriptor {
   const column = table.columns.find((c) => c.name === name && !c.hidden);
   if (!column) {
     if (missingOk) {
@@ -531,7 +590,21 @@ function dropColumn(table: TableDescriptor, name: string, missingOk: boolean, en
   const dropped = table.indexes.filter((i) => i.columnIds.includes(column.id));
   for (const i of dropped) env.txn.deleteRange(env.ks.indexSpan(table.id, i.id));
   const checks = table.checks.filter((c) => !mentionsColumn(c.expr, name));
-  return { ...table, columns: table.columns.filter((c) => c.id !== column.id), indexes: table.indexes.filter((i) => !dropped.includes(i)), checks };
+  // Other tables' foreign keys on the column need CASCADE (which drops them); the table's own go with it, as in PostgreSQL.
+  const dependents = change.result().referencing(table.id).filter((x) => x.table.id !== table.id && x.fk.refColumnIds.includes(column.id));
+  if (dependents.length && !cascade) {
+    throw new SqlError(SQLSTATE.DEPENDENT_OBJECTS_STILL_EXIST, `cannot drop column ${name} of table ${table.name} because other objects depend on it`, {
+      detail: dependents.map((x) => `constraint ${x.fk.name} on table ${x.table.name} depends on column ${name} of table ${table.name}`).join('\n'),
+      hint: 'Use DROP ... CASCADE to drop the dependent objects too.',
+    });
+  }
+  for (const { table: other, fk } of dependents) {
+    env.notice({ severity: 'NOTICE', code: SQLSTATE.SUCCESSFUL_COMPLETION, message: `drop cascades to constraint ${fk.name} on table ${other.name}` });
+    const current = change.result().table(other.id);
+    if (current) change.put({ ...current, foreignKeys: (current.foreignKeys ?? []).filter((f) => f !== fk) });
+  }
+  const foreignKeys = (table.foreignKeys ?? []).filter((f) => !f.columnIds.includes(column.id) && !(f.refTableId === table.id && f.refColumnIds.includes(column.id)));
+  return { ...table, columns: table.columns.filter((c) => c.id !== column.id), indexes: table.indexes.filter((i) => !dropped.includes(i)), checks, foreignKeys };
 }
 
 type RenameNode = Extract<Node, { RenameStmt: unknown }>['RenameStmt'];
@@ -585,9 +658,8 @@ function rename(stmt: RenameNode, env: DdlEnv, change: CatalogChange): string {
 }
 
 function truncate(stmt: Extract<Node, { TruncateStmt: unknown }>['TruncateStmt'], env: DdlEnv): string {
-  for (const r of stmt.relations ?? []) {
-    if (!('RangeVar' in r)) continue;
-    const table = resolveTable(env.catalog, env.names, qualifiedName(r.RangeVar), env.position(r.RangeVar.location));
+  const named = (stmt.relations ?? []).flatMap((r) => ('RangeVar' in r ? [resolveTable(env.catalog, env.names, qualifiedName(r.RangeVar), env.position(r.RangeVar.location))] : []));
+  for (const table of truncationSet(named, stmt.behavior === 'DROP_CASCADE', env.catalog, env.notice)) {
     env.txn.deleteRange(env.ks.tableSpan(table.id));
     if (stmt.restart_seqs) {
       // A sequence without a stored value starts over from its START.
@@ -644,7 +716,7 @@ function constraintsOf(def: ColumnDefNode): ConstraintNode[] {
 }
 
 function describeConstraint(t: string | undefined): string {
-  return (t ?? 'CONSTR_?').replace('CONSTR_', '').toLowerCase().replace('foreign', 'foreign key');
+  return (t ?? 'CONSTR_?').replace('CONSTR_', '').toLowerCase();
 }
 
 function storeExpr(node: Node | undefined): string {

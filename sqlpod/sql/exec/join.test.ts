@@ -3,6 +3,7 @@ import type { EvalContext, Expr, Row } from '../plan/expr.js';
 import type { JoinType, PlanNode } from '../plan/plan.js';
 import { T, type Datum } from '../types/index.js';
 import { hashJoin, preserved, type JoinRuntime } from './join.js';
+import { MemoryBudget } from './memory.js';
 
 // Rows are [l.k, l.v, r.k, r.v]: the left input fills slots 0-1, the right 2-3.
 const left: Row[] = [
@@ -37,6 +38,7 @@ function runtime(): JoinRuntime {
     pause: () => Promise.resolve(),
     hashKey: (values) => JSON.stringify(values),
     beforeConcurrentReads: () => Promise.resolve(),
+    memory: new MemoryBudget({ perQuery: Infinity, pool: null }).account('Hash Join'),
   };
 }
 

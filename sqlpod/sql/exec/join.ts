@@ -8,6 +8,7 @@ import { compile } from '../plan/expr.js';
 import type { PlanNode } from '../plan/plan.js';
 import { SCAN_PAGE } from '../txn.js';
 import type { Datum, SqlType } from '../types/index.js';
+import { keyBytes, rowBytes, type MemoryAccount } from './memory.js';
 import { toColumnDatum } from './spans.js';
 
 type JoinNode = Extract<PlanNode, { kind: 'join' }>;
@@ -23,6 +24,8 @@ export interface JoinRuntime {
   readonly hashKey: (values: readonly Datum[], types: readonly SqlType[]) => string;
   /** Settles the transaction's snapshot, so that reads may run concurrently. */
   readonly beforeConcurrentReads: () => Promise<void>;
+  /** Where the build side is charged (the caller releases it). */
+  readonly memory: Pick<MemoryAccount, 'grow'>;
 }
 
 /** Which sides keep their unmatched rows. */
@@ -55,16 +58,22 @@ export async function* hashJoin(node: JoinNode, rt: JoinRuntime): AsyncGenerator
   const buckets = new Map<string, number[]>();
   try {
     for await (const batch of rt.input(buildLeft ? node.left : node.right)) {
+      let bytes = 0;
       for (const row of batch) {
         const id = bucketOf(buildKeys(row, rt.eval), node.keyTypes, rt);
         // A NULL key equals nothing; the row is still kept if its side is preserved.
         if (id !== null) {
           const bucket = buckets.get(id);
           if (bucket) bucket.push(built.length);
-          else buckets.set(id, [built.length]);
+          else {
+            buckets.set(id, [built.length]);
+            bytes += keyBytes(id);
+          }
         }
         built.push(row);
+        bytes += rowBytes(row) + 8;
       }
+      rt.memory.grow(bytes);
     }
   } catch (err) {
     await firstProbe.then(() => probe.return(), () => undefined);

@@ -3,6 +3,7 @@ import { SqlError } from '../errors.js';
 import type { Row } from '../plan/expr.js';
 import type { PlanNode } from '../plan/plan.js';
 import { T } from '../types/index.js';
+import { MemoryBudget } from './memory.js';
 import { recursiveUnion, type RecursiveRuntime } from './recursive.js';
 
 const node = (distinct: boolean): Extract<PlanNode, { kind: 'recursive' }> => ({
@@ -27,6 +28,7 @@ function runtime(base: Row[], f: (n: number) => number[]): RecursiveRuntime & { 
     },
     rowKey: (row: Row) => JSON.stringify(row),
     pause: () => Promise.resolve(),
+    memory: new MemoryBudget({ perQuery: Infinity, pool: null }).account('Recursive Union'),
   };
   return rt;
 }

@@ -5,6 +5,7 @@
 import { SQLSTATE, SqlError } from '../errors.js';
 import type { Row } from '../plan/expr.js';
 import type { PlanNode } from '../plan/plan.js';
+import { keyBytes, rowBytes, type MemoryAccount } from './memory.js';
 
 export const MAX_RECURSION_ROUNDS = 100_000;
 
@@ -16,6 +17,8 @@ export interface RecursiveRuntime {
   rowKey(row: Row): string;
   /** Between rounds: a chance to notice a cancel request. */
   pause(): Promise<void>;
+  /** Where the rows seen and the work tables are charged (the caller releases it). */
+  readonly memory: Pick<MemoryAccount, 'grow' | 'shrink'>;
 }
 
 export async function* recursiveUnion(
@@ -24,14 +27,24 @@ export async function* recursiveUnion(
   maxRounds = MAX_RECURSION_ROUNDS,
 ): AsyncGenerator<Row[], void, undefined> {
   const seen = node.distinct ? new Set<string>() : null;
+  // Charged: the keys seen (for good), the rows of the round being read and of the next one.
+  let nextBytes = 0;
   const fresh = (batch: readonly Row[]): Row[] => {
-    if (!seen) return [...batch];
-    return batch.filter((row) => {
-      const key = rt.rowKey(row);
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
+    let keys = 0;
+    const rows = seen
+      ? batch.filter((row) => {
+          const key = rt.rowKey(row);
+          if (seen.has(key)) return false;
+          seen.add(key);
+          keys += keyBytes(key);
+          return true;
+        })
+      : [...batch];
+    let bytes = 0;
+    for (const row of rows) bytes += rowBytes(row);
+    rt.memory.grow(keys + bytes);
+    nextBytes += bytes;
+    return rows;
   };
   let work: Row[] = [];
   for await (const batch of rt.base()) {
@@ -39,6 +52,7 @@ export async function* recursiveUnion(
     work.push(...rows);
     if (rows.length) yield rows;
   }
+  let workBytes = nextBytes;
   for (let round = 1; work.length > 0; round++) {
     if (round > maxRounds) {
       throw new SqlError(SQLSTATE.STATEMENT_TOO_COMPLEX, `recursive query "${node.table.name}" did not finish within ${maxRounds} rounds`, {
@@ -47,11 +61,14 @@ export async function* recursiveUnion(
     }
     await rt.pause();
     const next: Row[] = [];
+    nextBytes = 0;
     for await (const batch of rt.step(work)) {
       const rows = fresh(batch);
       next.push(...rows);
       if (rows.length) yield rows;
     }
     work = next;
+    rt.memory.shrink(workBytes);
+    workBytes = nextBytes;
   }
 }

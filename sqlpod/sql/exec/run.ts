@@ -11,12 +11,14 @@ import { SCAN_PAGE, type SqlTxn } from '../txn.js';
 import { KeyWriter, compare, encodeKey, type Datum, type SqlType } from '../types/index.js';
 import { accumulatorFactory, type GroupAccumulator } from './aggregate.js';
 import { hashJoin } from './join.js';
+import { lookupJoin } from './lookup-join.js';
 import { recursiveUnion } from './recursive.js';
 import { windowExprs } from '../plan/window.js';
 import { computeWindows } from './window.js';
 import { lateralJoin } from './lateral.js';
 import { functionScan } from './srf.js';
 import { accessKeys } from './spans.js';
+import { keyBytes, rowBytes, type MemoryAccount, type MemoryBudget } from './memory.js';
 
 
 /** Sequence values a statement draws; reserved (with I/O) before the expressions that use them run. */
@@ -36,6 +38,10 @@ export interface ExecContext {
   readonly checkCancel: () => void;
   /** The current rows of the recursive WITH queries being run around this point of the plan. */
   readonly workTables?: ReadonlyMap<WorkTable, readonly Row[]>;
+  /** What the statement's operators hold (53200 beyond the limits); closed when the statement ends. */
+  readonly memory: MemoryBudget;
+  /** EXPLAIN ANALYZE (../explain/analyze.ts): every node runs through this, which counts what it does; absent otherwise. */
+  readonly instrument?: (node: PlanNode, ctx: ExecContext, execute: (node: PlanNode, ctx: ExecContext) => Batches) => Batches;
 }
 
 export type Batches = AsyncGenerator<Row[], void, undefined>;
@@ -51,7 +57,11 @@ export function codecFor(ks: Keyspace, table: TableDescriptor): RowCodec {
   return codec;
 }
 
-export async function* run(node: PlanNode, ctx: ExecContext): Batches {
+export function run(node: PlanNode, ctx: ExecContext): Batches {
+  return ctx.instrument ? ctx.instrument(node, ctx, execute) : execute(node, ctx);
+}
+
+async function* execute(node: PlanNode, ctx: ExecContext): Batches {
   switch (node.kind) {
     case 'values': {
       for (const [id, n] of sequenceUses(node.rows.flat())) await ctx.sequences.reserve(id, n);
@@ -97,13 +107,29 @@ export async function* run(node: PlanNode, ctx: ExecContext): Batches {
       }
       return;
     }
-    case 'join':
-      yield* hashJoin(node, { eval: ctx.eval, input: (n) => run(n, ctx), pause: () => yieldNow(ctx), hashKey: (values, types) => rowKey(values, types, values.length),
-        beforeConcurrentReads: async () => {
-          if (!ctx.txn.catalogChecked) await ctx.txn.getMany([]);
-        },
-      });
+    case 'join': {
+      const memory = ctx.memory.account('Hash Join');
+      try {
+        yield* hashJoin(node, { eval: ctx.eval, input: (n) => run(n, ctx), pause: () => yieldNow(ctx), hashKey: (values, types) => rowKey(values, types, values.length),
+          beforeConcurrentReads: async () => {
+            if (!ctx.txn.catalogChecked) await ctx.txn.getMany([]);
+          },
+          memory,
+        });
+      } finally {
+        memory.release();
+      }
       return;
+    }
+    case 'lookupJoin': {
+      const memory = ctx.memory.account('Lookup Join');
+      try {
+        yield* lookupJoin(node, { eval: ctx.eval, txn: ctx.txn, codec: codecFor(ctx.ks, node.table), input: run(node.input, ctx), pause: () => yieldNow(ctx), memory });
+      } finally {
+        memory.release();
+      }
+      return;
+    }
     case 'project': {
       const exprs = node.exprs.map(compile);
       const uses = sequenceUses(node.exprs);
@@ -119,37 +145,47 @@ export async function* run(node: PlanNode, ctx: ExecContext): Batches {
       yield* aggregate(node, ctx);
       return;
     case 'sort': {
-      const rows: Row[] = [];
-      for await (const batch of run(node.input, ctx)) {
-        ctx.checkCancel();
-        rows.push(...batch);
+      const memory = ctx.memory.account('Sort');
+      try {
+        const rows = await hold(run(node.input, ctx), memory, ctx);
+        rows.sort(comparator(node.keys));
+        yield* chunks(rows);
+      } finally {
+        memory.release();
       }
-      rows.sort(comparator(node.keys));
-      yield* chunks(rows);
       return;
     }
     case 'window': {
-      const rows: Row[] = [];
-      for await (const batch of run(node.input, ctx)) {
-        ctx.checkCancel();
-        rows.push(...batch);
+      const memory = ctx.memory.account('WindowAgg');
+      try {
+        const rows = await hold(run(node.input, ctx), memory, ctx);
+        const correlated = ctx.subqueries.correlatedIn(windowExprs(node.windows, node.functions));
+        if (correlated.length) await ctx.subqueries.prepareFor(correlated, rows, ctx);
+        yield* chunks(computeWindows(node, rows, ctx.eval));
+      } finally {
+        memory.release();
       }
-      const correlated = ctx.subqueries.correlatedIn(windowExprs(node.windows, node.functions));
-      if (correlated.length) await ctx.subqueries.prepareFor(correlated, rows, ctx);
-      yield* chunks(computeWindows(node, rows, ctx.eval));
       return;
     }
     case 'distinct': {
       const seen = new Set<string>();
       const types = node.types;
-      for await (const batch of run(node.input, ctx)) {
-        const kept = batch.filter((row) => {
-          const id = rowKey(row, types, node.width);
-          if (seen.has(id)) return false;
-          seen.add(id);
-          return true;
-        });
-        if (kept.length) yield kept;
+      const memory = ctx.memory.account('Distinct');
+      try {
+        for await (const batch of run(node.input, ctx)) {
+          let bytes = 0;
+          const kept = batch.filter((row) => {
+            const id = rowKey(row, types, node.width);
+            if (seen.has(id)) return false;
+            seen.add(id);
+            bytes += keyBytes(id);
+            return true;
+          });
+          memory.grow(bytes);
+          if (kept.length) yield kept;
+        }
+      } finally {
+        memory.release();
       }
       return;
     }
@@ -178,14 +214,21 @@ export async function* run(node: PlanNode, ctx: ExecContext): Batches {
     case 'union':
       for (const input of node.inputs) yield* run(input, ctx);
       return;
-    case 'recursive':
-      yield* recursiveUnion(node, {
-        base: () => run(node.base, ctx),
-        step: (rows) => run(node.step, { ...ctx, workTables: new Map(ctx.workTables ?? []).set(node.table, rows) }),
-        rowKey: (row) => rowKey(row, node.types, node.types.length),
-        pause: () => yieldNow(ctx),
-      });
+    case 'recursive': {
+      const memory = ctx.memory.account('Recursive Union');
+      try {
+        yield* recursiveUnion(node, {
+          base: () => run(node.base, ctx),
+          step: (rows) => run(node.step, { ...ctx, workTables: new Map(ctx.workTables ?? []).set(node.table, rows) }),
+          rowKey: (row) => rowKey(row, node.types, node.types.length),
+          pause: () => yieldNow(ctx),
+          memory,
+        });
+      } finally {
+        memory.release();
+      }
       return;
+    }
     case 'workTable': {
       const rows = ctx.workTables?.get(node.table);
       if (!rows) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `work table of "${node.table.name}" read outside its recursion`);
@@ -208,40 +251,56 @@ export async function* run(node: PlanNode, ctx: ExecContext): Batches {
     case 'materialize': {
       let rows = ctx.subqueries.materialized.get(node);
       if (!rows) {
-        rows = collect(run(node.input, ctx));
+        // Held until the statement ends (its budget is closed then): any later read may need them.
+        rows = hold(run(node.input, ctx), ctx.memory.account('CTE Scan'), ctx);
         ctx.subqueries.materialized.set(node, rows);
       }
       yield* chunks(await rows);
       return;
     }
     case 'setop': {
-      const right = new Map<string, number>();
-      for await (const batch of run(node.right, ctx)) {
-        for (const row of batch) {
-          const id = rowKey(row, node.types, node.types.length);
-          right.set(id, (right.get(id) ?? 0) + 1);
-        }
-      }
-      const emitted = new Set<string>();
-      for await (const batch of run(node.left, ctx)) {
-        const out: Row[] = [];
-        for (const row of batch) {
-          const id = rowKey(row, node.types, node.types.length);
-          const n = right.get(id) ?? 0;
-          if (node.all) {
-            if ((node.op === 'intersect') === n > 0) out.push(row);
-            if (n > 0) right.set(id, n - 1);
-          } else if ((node.op === 'intersect') === n > 0 && !emitted.has(id)) {
-            emitted.add(id);
-            out.push(row);
+      const memory = ctx.memory.account('HashSetOp');
+      try {
+        const right = new Map<string, number>();
+        for await (const batch of run(node.right, ctx)) {
+          let bytes = 0;
+          for (const row of batch) {
+            const id = rowKey(row, node.types, node.types.length);
+            const n = right.get(id);
+            if (n === undefined) bytes += keyBytes(id);
+            right.set(id, (n ?? 0) + 1);
           }
+          memory.grow(bytes);
         }
-        if (out.length) yield out;
+        const emitted = new Set<string>();
+        for await (const batch of run(node.left, ctx)) {
+          const out: Row[] = [];
+          let bytes = 0;
+          for (const row of batch) {
+            const id = rowKey(row, node.types, node.types.length);
+            const n = right.get(id) ?? 0;
+            if (node.all) {
+              if ((node.op === 'intersect') === n > 0) out.push(row);
+              if (n > 0) right.set(id, n - 1);
+            } else if ((node.op === 'intersect') === n > 0 && !emitted.has(id)) {
+              emitted.add(id);
+              bytes += keyBytes(id);
+              out.push(row);
+            }
+          }
+          memory.grow(bytes);
+          if (out.length) yield out;
+        }
+      } finally {
+        memory.release();
       }
       return;
     }
   }
 }
+
+/** The part of a statement's memory limit one cached span may take. */
+const SCAN_CACHE_SHARE = 0.25;
 
 /** Reads a table's rows through the access path, a page at a time. */
 async function* scan(table: TableDescriptor, access: Parameters<typeof accessKeys>[1], ctx: ExecContext): Batches {
@@ -269,14 +328,33 @@ async function* scan(table: TableDescriptor, access: Parameters<typeof accessKey
       yield* chunks(cached);
       continue;
     }
-    const all: Row[] = [];
-    for await (const page of ctx.txn.pages(span)) {
-      ctx.checkCancel();
-      const rows = primary ? page.map((kv) => codec.decodeRow(kv.key, kv.value)) : await lookupRows(codec, access.index, page, ctx);
-      if (ctx.scanCache) all.push(...rows);
-      if (rows.length) yield rows;
+    // The cache keeps a span only while it fits its share of the budget: a scan too big for it streams.
+    let all: Row[] | null = ctx.scanCache ? [] : null;
+    let charged = 0;
+    let complete = false;
+    try {
+      for await (const page of ctx.txn.pages(span)) {
+        ctx.checkCancel();
+        const rows = primary ? page.map((kv) => codec.decodeRow(kv.key, kv.value)) : await lookupRows(codec, access.index, page, ctx);
+        if (all) {
+          let bytes = 0;
+          for (const row of rows) bytes += rowBytes(row);
+          if (charged + bytes <= ctx.memory.limit * SCAN_CACHE_SHARE && ctx.memory.tryGrow(bytes)) {
+            charged += bytes;
+            all.push(...rows);
+          } else {
+            ctx.memory.shrink(charged);
+            charged = 0;
+            all = null;
+          }
+        }
+        if (rows.length) yield rows;
+      }
+      complete = true;
+    } finally {
+      if (all && complete) ctx.scanCache?.set(cacheKey, all);
+      else ctx.memory.shrink(charged);
     }
-    ctx.scanCache?.set(cacheKey, all);
   }
 }
 
@@ -297,20 +375,30 @@ async function* aggregate(node: Extract<PlanNode, { kind: 'aggregate' }>, ctx: E
   const groups = new Map<string, { key: Datum[]; states: GroupAccumulator[] }>();
   const newGroup = (key: Datum[]) => ({ key, states: factories.map((f) => f()) });
   if (keys.length === 0) groups.set('', newGroup([]));
-  for await (const batch of run(node.input, ctx)) {
-    ctx.checkCancel();
-    for (const row of batch) {
-      const key = keys.map((k) => k(row, ctx.eval));
-      const id = keys.length === 0 ? '' : rowKey(key, keyTypes, key.length);
-      let group = groups.get(id);
-      if (!group) {
-        group = newGroup(key);
-        groups.set(id, group);
+  const memory = ctx.memory.account('HashAggregate');
+  // A group's accumulators, roughly: their state objects and closures.
+  const statesBytes = factories.length * 96;
+  try {
+    for await (const batch of run(node.input, ctx)) {
+      ctx.checkCancel();
+      let bytes = 0;
+      for (const row of batch) {
+        const key = keys.map((k) => k(row, ctx.eval));
+        const id = keys.length === 0 ? '' : rowKey(key, keyTypes, key.length);
+        let group = groups.get(id);
+        if (!group) {
+          group = newGroup(key);
+          groups.set(id, group);
+          bytes += keyBytes(id) + rowBytes(key) + statesBytes;
+        }
+        for (const s of group.states) s.add(row, ctx.eval);
       }
-      for (const s of group.states) s.add(row, ctx.eval);
+      memory.grow(bytes);
     }
+    yield* chunks([...groups.values()].map((g) => [...g.key, ...g.states.map((s) => s.result())]));
+  } finally {
+    memory.release();
   }
-  yield* chunks([...groups.values()].map((g) => [...g.key, ...g.states.map((s) => s.result())]));
 }
 
 /**
@@ -336,7 +424,8 @@ export class Subqueries implements SubqueryResults {
   /** Runs the uncorrelated subqueries (inner ones first: their ids are lower). */
   async prepare(ctx: ExecContext): Promise<void> {
     for (const [id, plan] of this.plans.entries()) {
-      if (!plan.correlated) this.once[id] = await collect(run(plan.root, ctx));
+      // Held until the statement ends, when its budget is closed.
+      if (!plan.correlated) this.once[id] = await hold(run(plan.root, ctx), ctx.memory.account('SubPlan'), ctx);
     }
   }
 
@@ -379,6 +468,17 @@ async function yieldNow(ctx: ExecContext): Promise<void> {
     lastYield = performance.now();
   }
   ctx.checkCancel();
+}
+
+/** All rows of an input, charged to an operator's account as they arrive. */
+async function hold(batches: Batches, memory: MemoryAccount, ctx: ExecContext): Promise<Row[]> {
+  const rows: Row[] = [];
+  for await (const batch of batches) {
+    ctx.checkCancel();
+    memory.addRows(batch);
+    for (const row of batch) rows.push(row);
+  }
+  return rows;
 }
 
 async function collect(batches: Batches): Promise<Row[]> {

@@ -30,7 +30,19 @@ export function toColumnDatum(value: Datum, from: SqlType, column: SqlType): Dat
   return column.oid === T.int8.oid ? big : Number(big);
 }
 
-export type AccessKeys = { readonly kind: 'points'; readonly keys: Buffer[] } | { readonly kind: 'spans'; readonly spans: Span[] };
+/**
+ * One end of a span as index column values (EXPLAIN shows these): a start
+ * that is `inclusive` begins at the keys these values begin, else after them;
+ * an end that is `inclusive` stops after those keys, else before them.
+ */
+export interface KeyBound {
+  readonly values: readonly Datum[];
+  readonly inclusive: boolean;
+}
+
+export type AccessKeys =
+  | { readonly kind: 'points'; readonly keys: Buffer[]; readonly values: readonly (readonly Datum[])[] }
+  | { readonly kind: 'spans'; readonly spans: Span[]; readonly bounds: readonly { readonly start: KeyBound; readonly end: KeyBound }[] };
 
 /** The keys (point access) or spans an access path reads, for this execution's parameters. */
 export function accessKeys(codec: RowCodec, access: IndexAccess, ctx: EvalContext): AccessKeys {
@@ -55,48 +67,57 @@ export function accessKeys(codec: RowCodec, access: IndexAccess, ctx: EvalContex
     combos = combos.flatMap((p) => values.map((v) => [...p, v]));
   }
   if (access.point && range === null && combos.every((p) => p.length === access.index.columnIds.length)) {
-    const keys = combos.map((p) => codec.indexKeyPrefix(access.index, p));
-    return { kind: 'points', keys: dedupe(keys) };
+    const points = distinctBy(
+      combos.map((values) => ({ key: codec.indexKeyPrefix(access.index, values), values })),
+      (p) => p.key.toString('latin1'),
+    );
+    return { kind: 'points', keys: points.map((p) => p.key), values: points.map((p) => p.values) };
   }
   const spans = combos.map((p) => {
     const prefix = codec.indexKeyPrefix(access.index, p);
-    if (!range) return { startKey: prefix, endKey: prefixEnd(prefix) };
+    const whole: KeyBound = { values: p, inclusive: true };
+    if (!range) return { span: { startKey: prefix, endKey: prefixEnd(prefix) }, start: whole, end: whole };
     const i = p.length;
     const type = columnTypes[i] ?? T.text;
     const descending = access.index.descending[i] ?? false;
     let startKey = prefix;
     let endKey = prefixEnd(prefix);
+    let start = whole;
+    let end = whole;
     const bound = (b: { value: Expr; inclusive: boolean } | null, lower: boolean): void => {
       if (!b) return;
       const v = toColumnDatum(evaluate(b.value), b.value.type, type);
       if (v === undefined || v === null) return;
       const at = codec.indexKeyPrefix(access.index, [...p, v]);
+      const edge: KeyBound = { values: [...p, v], inclusive: b.inclusive };
       // Descending columns store larger values first, so a lower bound limits the end.
       const limitsStart = lower !== descending;
-      if (limitsStart) startKey = b.inclusive ? at : prefixEnd(at);
-      else endKey = b.inclusive ? prefixEnd(at) : at;
+      if (limitsStart) {
+        startKey = b.inclusive ? at : prefixEnd(at);
+        start = edge;
+      } else {
+        endKey = b.inclusive ? prefixEnd(at) : at;
+        end = edge;
+      }
     };
     bound(range.lower, true);
     bound(range.upper, false);
-    return { startKey, endKey };
+    return { span: { startKey, endKey }, start, end };
   });
   // An IN list may name a value twice; each span must be read once.
-  const seen = new Set<string>();
-  const distinct = spans.filter((s) => {
-    const id = `${s.startKey.toString('latin1')}\u0000${s.endKey.toString('latin1')}`;
-    if (seen.has(id) || Buffer.compare(s.startKey, s.endKey) >= 0) return false;
-    seen.add(id);
-    return true;
-  });
-  return { kind: 'spans', spans: distinct };
+  const distinct = distinctBy(
+    spans.filter((s) => Buffer.compare(s.span.startKey, s.span.endKey) < 0),
+    (s) => `${s.span.startKey.toString('latin1')}\u0000${s.span.endKey.toString('latin1')}`,
+  );
+  return { kind: 'spans', spans: distinct.map((s) => s.span), bounds: distinct.map(({ start, end }) => ({ start, end })) };
 }
 
-function dedupe(keys: Buffer[]): Buffer[] {
+function distinctBy<T>(items: readonly T[], id: (item: T) => string): T[] {
   const seen = new Set<string>();
-  return keys.filter((k) => {
-    const id = k.toString('latin1');
-    if (seen.has(id)) return false;
-    seen.add(id);
+  return items.filter((item) => {
+    const k = id(item);
+    if (seen.has(k)) return false;
+    seen.add(k);
     return true;
   });
 }

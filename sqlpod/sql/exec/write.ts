@@ -7,6 +7,7 @@ import { compile, type Row } from '../plan/expr.js';
 import type { DeletePlan, InsertPlan, UpdatePlan, WritePlan } from '../plan/dml.js';
 import type { RowCodec } from '../rows/codec.js';
 import { formatText, type Datum, type SqlType } from '../types/index.js';
+import { ForeignKeyEnforcer, type RowChange } from './foreign-keys.js';
 import { codecFor, run, type ExecContext } from './run.js';
 
 export interface WriteResult {
@@ -96,6 +97,16 @@ function deleteRow(ctx: ExecContext, table: TableDescriptor, codec: RowCodec, ro
   for (const index of table.indexes) ctx.txn.delete(codec.indexEntry(index, row).key);
 }
 
+/** The statement's foreign key work, when the table references or is referenced by another. */
+function foreignKeys(plan: WritePlan, ctx: ExecContext): ForeignKeyEnforcer | null {
+  if (!ForeignKeyEnforcer.involves(plan.foreignKeys, plan.table)) return null;
+  return new ForeignKeyEnforcer(plan.foreignKeys, ctx, {
+    deleteRow: (table, row) => deleteRow(ctx, table, codecFor(ctx.ks, table), row),
+    replaceRow: (table, old, next) => replaceRow(ctx, table, codecFor(ctx.ks, table), old, next),
+    validate: (table, checks, row) => validate(table, codecFor(ctx.ks, table), checks, row),
+  });
+}
+
 /** `batches` stands in for the plan's source when the rows come from elsewhere (COPY FROM). */
 export async function insert(plan: InsertPlan, ctx: ExecContext, batches: AsyncIterable<Row[]> = run(plan.source, ctx)): Promise<WriteResult> {
   const { table } = plan;
@@ -112,8 +123,12 @@ export async function insert(plan: InsertPlan, ctx: ExecContext, batches: AsyncI
   const arbiterIds = new Set(onConflict?.arbiters.map((a) => a.id) ?? []);
   const sets = onConflict?.action === 'update' ? onConflict.sets.map((s) => ({ slot: s.slot, f: compile(s.expr) })) : [];
   const where = onConflict?.action === 'update' && onConflict.where ? compile(onConflict.where) : null;
+  const fks = foreignKeys(plan, ctx);
+  const upserts: RowChange[] = [];
 
   for await (const batch of batches) {
+    const written: Row[] = [];
+    const upserted = upserts.length;
     ctx.checkCancel();
     for (const row of batch) validate(table, codec, checks, row);
     const rowClaims = batch.map((row) => claims(table, codec, row, table.indexes));
@@ -150,6 +165,7 @@ export async function insert(plan: InsertPlan, ctx: ExecContext, batches: AsyncI
         for (const s of sets) next[s.slot] = s.f(both, ctx.eval);
         validate(table, codec, checks, next);
         await replaceRow(ctx, table, codec, old, next);
+        if (fks) upserts.push({ old, next });
         updated.add(codec.primaryKey(next).toString('latin1'));
         count++;
         if (returning) out.push(returning.map((f) => f(next, ctx.eval)));
@@ -157,9 +173,19 @@ export async function insert(plan: InsertPlan, ctx: ExecContext, batches: AsyncI
       }
       for (const c of rowClaims[i] ?? []) claimed.set(c.key.toString('latin1'), row);
       putRow(ctx, table, codec, row);
+      if (fks) written.push(row);
       count++;
       if (returning) out.push(returning.map((f) => f(row, ctx.eval)));
     }
+    if (fks) {
+      await fks.checkWritten(table, written);
+      const batchUpserts = upserts.slice(upserted);
+      await fks.checkWritten(table, batchUpserts.map((u) => u.next as Row), batchUpserts.map((u) => u.old));
+    }
+  }
+  if (fks) {
+    await fks.changed(table, upserts);
+    await fks.finish();
   }
   return { count, rows: out };
 }
@@ -245,6 +271,12 @@ async function update(plan: UpdatePlan, ctx: ExecContext): Promise<WriteResult> 
     }
     if (returning) out.push(returning.map((f) => f(c.next, ctx.eval)));
   }
+  const fks = foreignKeys(plan, ctx);
+  if (fks) {
+    await fks.checkWritten(table, changes.map((c) => c.next), changes.map((c) => c.old));
+    await fks.changed(table, changes);
+    await fks.finish();
+  }
   return { count: changes.length, rows: out };
 }
 
@@ -258,6 +290,11 @@ async function remove(plan: DeletePlan, ctx: ExecContext): Promise<WriteResult> 
   for (const row of rows) {
     deleteRow(ctx, table, codec, row);
     if (returning) out.push(returning.map((f) => f(row, ctx.eval)));
+  }
+  const fks = foreignKeys(plan, ctx);
+  if (fks) {
+    await fks.changed(table, rows.map((old) => ({ old, next: null })));
+    await fks.finish();
   }
   return { count: rows.length, rows: out };
 }

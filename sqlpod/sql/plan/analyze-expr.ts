@@ -22,6 +22,7 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Expr } from './expr.js';
 import type { Scope } from './scope.js';
 import { arrayComparison, arraySubquery, arraySubscript, systemCast, systemFunction } from './system.js';
+import type { JoinStrategy } from './join-choice.js';
 
 export interface SessionInfo {
   readonly user: string;
@@ -32,6 +33,8 @@ export interface SessionInfo {
   /** The catalog being planned against, for the catalog functions (./system.ts). */
   readonly catalog?: Catalog;
   readonly databaseId?: number;
+  /** shoal.join_strategy: how equi-joins with an index to look up are planned (./join-choice.ts). */
+  readonly joinStrategy?: JoinStrategy;
 }
 
 /** Types of $n parameters: given by the client, or inferred from their first use. */
@@ -345,7 +348,7 @@ export function applyOperator(op: string, left: Expr | null, right: Expr, ctx: E
     const r = withPosition(() => resolveOperator(op, null, right.type), ctx, location);
     const arg = coerce(right, r.right, 'implicit', ctx, location);
     const fn = r.fn;
-    return { kind: 'call', type: r.result, args: [arg], strict: true, volatile: false, fn: ([x], c) => fn(null, x ?? null, c) };
+    return { kind: 'call', type: r.result, name: op, args: [arg], strict: true, volatile: false, fn: ([x], c) => fn(null, x ?? null, c) };
   }
   const r = resolveBinary(op, left, right, ctx, location);
   const fn = r.fn;
@@ -406,7 +409,7 @@ function analyzeFuncCall(f: FuncCallNode, ctx: ExprContext): Expr {
   const system = systemFunction(name, args, ctx);
   if (system) return system;
   if (name === 'unique_rowid' && args.length === 0) {
-    return { kind: 'call', type: T.int8, args: [], strict: false, volatile: true, fn: (_a, c) => c.uniqueRowId() };
+    return { kind: 'call', type: T.int8, name: 'unique_rowid', args: [], strict: false, volatile: true, fn: (_a, c) => c.uniqueRowId() };
   }
   if (name === 'nextval' && args.length === 1) return nextval(args[0] as Expr, ctx, loc);
   if (name === 'generate_series' || name === 'unnest') {
@@ -416,6 +419,7 @@ function analyzeFuncCall(f: FuncCallNode, ctx: ExprContext): Expr {
   return {
     kind: 'call',
     type: r.result,
+    name,
     args: args.map((a, i) => coerce(a, r.args[i] ?? a.type, 'implicit', ctx, loc)),
     strict: r.strict,
     volatile: r.volatile,
@@ -430,7 +434,7 @@ function nextval(arg: Expr, ctx: ExprContext, location: number | undefined): Exp
   const name = arg.value;
   const id = ctx.sequenceNamed?.(name);
   if (id === undefined) throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `relation "${name}" does not exist`, at(ctx, location));
-  return { kind: 'call', type: T.int8, args: [], strict: false, volatile: true, sequence: id, fn: (_a, c) => c.sequences.next(id) };
+  return { kind: 'call', type: T.int8, name: 'nextval', args: [], strict: false, volatile: true, sequence: id, fn: (_a, c) => c.sequences.next(id) };
 }
 
 function analyzeAggregate(f: FuncCallNode, fp: string, ctx: ExprContext, grouping: Grouping): Expr {
@@ -572,7 +576,7 @@ export function coerce(e: Expr, target: SqlType, context: 'implicit' | 'assignme
     const value = withPosition(() => (e.value === null ? null : castDatum(e.value, from, target, context, typeContext(ctx))), ctx, location);
     return { kind: 'const', type: target, value };
   }
-  return { kind: 'call', type: target, args: [e], strict: true, volatile: false, fn: ([v], c) => castDatum(v ?? null, from, target, context, c) };
+  return { kind: 'call', type: target, name: `::${formatType(target)}`, args: [e], strict: true, volatile: false, fn: ([v], c) => castDatum(v ?? null, from, target, context, c) };
 }
 
 /** Assignment to a column: the message names the column, as PostgreSQL's does. */

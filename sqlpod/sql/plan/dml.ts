@@ -9,6 +9,7 @@ import { parseStatements } from '../parser/index.js';
 import { analyzeExpr, at, coerceForColumn, locationOf, coerceToBool, figureColname, settleUnknown, type ExprContext } from './analyze-expr.js';
 import { qualifiedName, sequenceLookup, type PlanContext } from './context.js';
 import type { Expr } from './expr.js';
+import { planForeignKeys, type ForeignKeyPlan } from './foreign-keys.js';
 import { chooseAccess } from './index-selection.js';
 import type { OutputColumn, PlanNode } from './plan.js';
 import { Scope } from './scope.js';
@@ -27,6 +28,7 @@ export interface InsertPlan {
   readonly checks: readonly { readonly name: string; readonly predicate: Expr }[];
   readonly onConflict: OnConflict | null;
   readonly returning: Returning | null;
+  readonly foreignKeys: ForeignKeyPlan;
 }
 
 export type OnConflict =
@@ -47,6 +49,7 @@ export interface UpdatePlan {
   readonly sets: readonly { readonly slot: number; readonly expr: Expr }[];
   readonly checks: readonly { readonly name: string; readonly predicate: Expr }[];
   readonly returning: Returning | null;
+  readonly foreignKeys: ForeignKeyPlan;
 }
 
 export interface DeletePlan {
@@ -54,6 +57,7 @@ export interface DeletePlan {
   readonly table: TableDescriptor;
   readonly source: PlanNode;
   readonly returning: Returning | null;
+  readonly foreignKeys: ForeignKeyPlan;
 }
 
 export type WritePlan = InsertPlan | UpdatePlan | DeletePlan;
@@ -135,6 +139,7 @@ export function planInsert(stmt: InsertNode, ctx: PlanContext): InsertPlan {
     checks: checksOf(table, ctx),
     onConflict: stmt.onConflictClause ? planOnConflict(stmt.onConflictClause, table, ctx) : null,
     returning: planReturning(stmt.returningList, scope, ctx),
+    foreignKeys: planForeignKeys(table, ctx),
   };
 }
 
@@ -181,6 +186,7 @@ export function planUpdate(stmt: UpdateNode, ctx: PlanContext): UpdatePlan {
     sets: planSets(stmt.targetList ?? [], table, ectx, ctx),
     checks: checksOf(table, ctx),
     returning: planReturning(stmt.returningList, scope, ctx),
+    foreignKeys: planForeignKeys(table, ctx),
   };
 }
 
@@ -194,6 +200,7 @@ export function planDelete(stmt: DeleteNode, ctx: PlanContext): DeletePlan {
     table,
     source: rowsToChange(table, stmt.whereClause, exprContext(ctx, scope)),
     returning: planReturning(stmt.returningList, scope, ctx),
+    foreignKeys: planForeignKeys(table, ctx),
   };
 }
 

@@ -17,6 +17,8 @@ export interface EvalContext {
   readonly outer: readonly Row[];
   /** A new unique row id for tables without a primary key. */
   readonly uniqueRowId: () => bigint;
+  /** Outcomes of the statement's advisory lock calls, by call site (../locks/functions.ts). */
+  readonly advisoryLocks?: ReadonlyMap<object, Datum>;
 }
 
 export interface SequenceValues {
@@ -48,6 +50,8 @@ export type Expr =
       readonly op?: string;
       /** The sequence this call draws from (nextval): values are reserved before evaluation. */
       readonly sequence?: number;
+      /** How EXPLAIN shows a call that is not a binary operator: a function's name, a prefix operator, or `::type` for a cast. */
+      readonly name?: string;
       readonly args: readonly Expr[];
       readonly strict: boolean;
       readonly volatile: boolean;

@@ -49,11 +49,12 @@ const descriptors: Descriptor[] = [{ kind: 'database', id: 1, name: 'db' }, { ki
 const catalog = new Catalog(1n, descriptors, new Map());
 
 const { plan, errorOf } = planner(catalog);
+const hashOnly = planner(catalog, 'hash').plan;
 const ofKind = <K extends PlanNode['kind']>(p: QueryPlan, kind: K) => planNodes(p.root).filter((n): n is Extract<PlanNode, { kind: K }> => n.kind === kind);
 
 describe('FROM with several items', () => {
   it('hash-joins on the equality and pushes the constant to the scan, which reads the key', () => {
-    const p = plan('SELECT * FROM a, b WHERE a.id = b.x AND b.id = 5');
+    const p = hashOnly('SELECT * FROM a, b WHERE a.id = b.x AND b.id = 5');
     const [join] = ofKind(p, 'join');
     expect(join?.leftKeys.length).toBe(1);
     expect(join?.residual).toBeNull();
@@ -61,14 +62,31 @@ describe('FROM with several items', () => {
     expect(b?.access.point).toBe(true);
   });
 
+  it("looks up the other table's key for the row of a point read instead (when not forced to hash)", () => {
+    const p = plan('SELECT * FROM a, b WHERE a.id = b.x AND b.id = 5');
+    expect(ofKind(p, 'join')).toHaveLength(0);
+    const [lookup] = ofKind(p, 'lookupJoin');
+    expect(lookup).toMatchObject({ type: 'inner', offset: 0, filter: null, residual: null });
+    expect(lookup?.table.name).toBe('a');
+    expect(lookup?.index.name).toBe('a_pkey');
+    expect(lookup?.keys).toEqual([{ kind: 'column', type: T.int4, slot: 4 }]);
+    expect(ofKind(p, 'scan').map((s) => [s.table.name, s.access.point])).toEqual([['b', true]]);
+  });
+
   it('joins eight tables with an equality at every step, whatever the FROM order', () => {
-    const p = plan(
-      'SELECT x1, x8 FROM t5, t2, t8, t1, t7, t3, t6, t4 WHERE a1 = b2 AND a2 = b3 AND a3 = b4 AND a4 = b5 AND a5 = b6 AND a6 = b7 AND a7 = b8 AND a8 = 3',
-    );
-    const joins = ofKind(p, 'join');
+    const sql =
+      'SELECT x1, x8 FROM t5, t2, t8, t1, t7, t3, t6, t4 WHERE a1 = b2 AND a2 = b3 AND a3 = b4 AND a4 = b5 AND a5 = b6 AND a6 = b7 AND a7 = b8 AND a8 = 3';
+    const hashed = hashOnly(sql);
+    const joins = ofKind(hashed, 'join');
     expect(joins).toHaveLength(7);
     expect(joins.every((j) => j.leftKeys.length === 1 && j.residual === null)).toBe(true);
-    expect(ofKind(p, 'filter')).toHaveLength(1);
+    expect(ofKind(hashed, 'filter')).toHaveLength(1);
+    // From t8's point read on, each next table is looked up by its key.
+    const looked = plan(sql);
+    const lookups = ofKind(looked, 'lookupJoin');
+    expect(lookups.map((l) => l.table.name)).toEqual(['t1', 't2', 't3', 't4', 't5', 't6', 't7']);
+    expect(lookups.every((l) => l.keys.length === 1 && l.residual === null && l.filter === null)).toBe(true);
+    expect(ofKind(looked, 'scan').map((s) => s.table.name)).toEqual(['t8']);
   });
 
   it('orders explicit inner joins and comma items as one set', () => {

@@ -14,7 +14,8 @@ import type { CteDefinition } from './cte.js';
 import type { Expr } from './expr.js';
 import { chooseAccess, conjuncts } from './index-selection.js';
 import { UNKNOWN_ROWS, describeConjunct, equiKey, estimateScan, orderJoins, within, type Conjunct, type JoinInput } from './join.js';
-import type { JoinType, PlanNode, QueryPlan } from './plan.js';
+import { bounded, findLookup, preferLookup, type JoinStrategy } from './join-choice.js';
+import type { IndexAccess, JoinType, PlanNode, QueryPlan } from './plan.js';
 import { Scope, type ScopeColumn } from './scope.js';
 import { planFunctions } from './srf.js';
 import { systemRelationPlan } from './system.js';
@@ -98,7 +99,7 @@ export function planFrom(from: readonly Node[], ctx: PlanContext, outer: Scope |
     scope: new Scope(bound.flatMap((b) => b.columns), outer),
     plan(where) {
       const filters = conjuncts(where).map((e) => describeConjunct(e, correlated));
-      const node = new JoinPlanner(width, correlated).plan(root, filters.filter((p) => !p.pinned)).node;
+      const node = new JoinPlanner(width, correlated, ctx.session.joinStrategy ?? 'auto').plan(root, filters.filter((p) => !p.pinned)).node;
       // Correlated subqueries may read any FROM item: they run on whole rows.
       return filtered(node, filters.filter((p) => p.pinned));
     },
@@ -363,15 +364,34 @@ function renameColumns(columns: ScopeColumn[], names: readonly string[], table: 
   return columns.map((c) => (c.hidden ? c : { ...c, name: names[i++] ?? c.name }));
 }
 
+/** A base table's scan as planned on its own: what a lookup join reads through another index instead. */
+interface BaseTable {
+  readonly table: TableDescriptor;
+  readonly offset: number;
+  readonly access: IndexAccess;
+  /** Its conjuncts, which the scan's rows are filtered by. */
+  readonly filter: Expr | null;
+}
+
+interface Planned {
+  readonly node: PlanNode;
+  readonly estimate: number;
+  /** Set when the node is a base table's (filtered) scan. */
+  readonly base?: BaseTable;
+}
+
+type Side = JoinInput & Planned;
+
 /** Builds the join plan of bound FROM items, placing each conjunct where it can run first. */
 class JoinPlanner {
   constructor(
     private readonly width: number,
     private readonly correlated: (id: number) => boolean,
+    private readonly strategy: JoinStrategy,
   ) {}
 
   /** `pushed`: conjuncts over this item's slots only, none pinned. */
-  plan(b: Bound, pushed: readonly Conjunct[]): { node: PlanNode; estimate: number } {
+  plan(b: Bound, pushed: readonly Conjunct[]): Planned {
     switch (b.kind) {
       case 'table':
         return this.table(b, pushed);
@@ -389,7 +409,7 @@ class JoinPlanner {
     }
   }
 
-  private lateral(b: Extract<Bound, { kind: 'lateral' }>, pushed: readonly Conjunct[]): { node: PlanNode; estimate: number } {
+  private lateral(b: Extract<Bound, { kind: 'lateral' }>, pushed: readonly Conjunct[]): Planned {
     const conditions = b.conditions.map((e) => describeConjunct(e, this.correlated));
     if (conditions.some((c) => c.pinned)) {
       throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'correlated subqueries in the ON clause of a LATERAL join are not supported yet');
@@ -401,15 +421,15 @@ class JoinPlanner {
     return { node: filtered(node, pushed.filter((c) => !toLeft.includes(c))), estimate: left.estimate };
   }
 
-  private table(b: Extract<Bound, { kind: 'table' }>, pushed: readonly Conjunct[]): { node: PlanNode; estimate: number } {
+  private table(b: Extract<Bound, { kind: 'table' }>, pushed: readonly Conjunct[]): Planned {
     const { table, offset } = b;
     const access = chooseAccess(table, andOf(pushed), (id) => offset + table.columns.findIndex((c) => c.id === id));
     let node: PlanNode = { kind: 'scan', table, access };
     if (offset !== 0 || table.columns.length !== this.width) node = { kind: 'place', input: node, offset, width: this.width };
-    return { node: filtered(node, pushed), estimate: estimateScan(access, pushed.length) };
+    return { node: filtered(node, pushed), estimate: estimateScan(access, pushed.length), base: { table, offset, access, filter: andOf(pushed) } };
   }
 
-  private inner(b: Extract<Bound, { kind: 'inner' }>, pushed: readonly Conjunct[]): { node: PlanNode; estimate: number } {
+  private inner(b: Extract<Bound, { kind: 'inner' }>, pushed: readonly Conjunct[]): Planned {
     const all = [...pushed, ...b.conditions.map((e) => describeConjunct(e, this.correlated))];
     const perItem = b.items.map((): Conjunct[] => []);
     const between: Conjunct[] = [];
@@ -423,23 +443,21 @@ class JoinPlanner {
     const [first, ...rest] = steps;
     const start = inputs[first?.input ?? 0];
     if (!start) throw new SqlError(SQLSTATE.INTERNAL_ERROR, 'an inner join without items');
-    let node = start.node;
-    let joined: ReadonlySet<number> = start.slots;
-    let estimate = start.estimate;
+    let current: Side = start;
     const applied = new Set<number>();
     for (const step of rest) {
-      const input = inputs[step.input] as JoinInput & { node: PlanNode };
-      node = this.join('inner', { node, estimate, slots: joined }, input, step.conjuncts.map((k) => between[k] as Conjunct));
+      const input = inputs[step.input] as Side;
+      const node = this.join('inner', current, input, step.conjuncts.map((k) => between[k] as Conjunct));
       step.conjuncts.forEach((k) => applied.add(k));
-      joined = union([joined, input.slots]);
-      estimate = step.estimate;
+      current = { node, estimate: step.estimate, slots: union([current.slots, input.slots]) };
     }
+    const { node, estimate } = current;
     // Left over: pinned conjuncts, those over no slot, and those reading merged USING columns.
     const late = between.filter((_, k) => !applied.has(k));
     return { node: filtered(computeSlots(node, b.computed), late), estimate };
   }
 
-  private outer(b: Extract<Bound, { kind: 'outer' }>, pushed: readonly Conjunct[]): { node: PlanNode; estimate: number } {
+  private outer(b: Extract<Bound, { kind: 'outer' }>, pushed: readonly Conjunct[]): Planned {
     const conditions = b.conditions.map((e) => describeConjunct(e, this.correlated));
     if (conditions.some((c) => c.pinned)) {
       throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'correlated subqueries in the ON clause of an outer join are not supported yet');
@@ -454,7 +472,9 @@ class JoinPlanner {
     return { node: filtered(computeSlots(node, b.computed), pushed.filter((c) => !toLeft.includes(c) && !toRight.includes(c))), estimate };
   }
 
-  private join(type: JoinType, left: JoinInput & { node: PlanNode }, right: JoinInput & { node: PlanNode }, conditions: readonly Conjunct[]): PlanNode {
+  private join(type: JoinType, left: Side, right: Side, conditions: readonly Conjunct[]): PlanNode {
+    const lookup = this.lookupJoin(type, left, right, conditions);
+    if (lookup) return lookup;
     const keys = conditions.map((c) => equiKey(c, left.slots, right.slots));
     const residual = conditions.filter((_, i) => keys[i] === null);
     const equi = keys.filter((k) => k !== null);
@@ -470,6 +490,36 @@ class JoinPlanner {
       build: right.estimate <= left.estimate ? 'right' : 'left',
       rightSlots: [...right.slots].sort((a, b) => a - b),
     };
+  }
+
+  /**
+   * A lookup into a base table on one side keyed by the other side's rows,
+   * when ./join-choice.ts prefers it: the table is the NULL-extended side of
+   * an outer join (a right join looks up its left side), either side of an
+   * inner one (the right first).
+   */
+  private lookupJoin(type: JoinType, left: Side, right: Side, conditions: readonly Conjunct[]): PlanNode | null {
+    const pairs: readonly (readonly [Side, Side])[] = type === 'inner' ? [[left, right], [right, left]] : type === 'left' ? [[left, right]] : type === 'right' ? [[right, left]] : [];
+    for (const [input, side] of pairs) {
+      const base = side.base;
+      if (!base) continue;
+      const found = findLookup(base.table, base.offset, conditions, input.slots);
+      if (!found) continue;
+      const candidate = { inputBounded: bounded(input.node), inputEstimate: input.estimate, tableAccess: base.access, tableEstimate: side.estimate };
+      if (!preferLookup(this.strategy, candidate)) continue;
+      return {
+        kind: 'lookupJoin',
+        type: type === 'inner' ? 'inner' : 'left',
+        input: input.node,
+        table: base.table,
+        index: found.index,
+        keys: found.keys,
+        offset: base.offset,
+        filter: base.filter,
+        residual: andOf(conditions.filter((_, i) => !found.used.includes(i))),
+      };
+    }
+    return null;
   }
 }
 

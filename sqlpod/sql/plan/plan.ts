@@ -69,6 +69,24 @@ export type PlanNode =
       readonly build: 'left' | 'right';
       readonly rightSlots: readonly number[];
     }
+  /**
+   * A join that reads `table` through `index` for each batch of `input` rows:
+   * the rows whose leading index columns equal `keys` (one per column, over
+   * the input row, compared as the columns' types) are put at `offset` of a
+   * copy of the input row, kept when the table's own `filter` and `residual`
+   * hold. 'left' keeps an input row nothing matched (the table's slots NULL).
+   */
+  | {
+      readonly kind: 'lookupJoin';
+      readonly type: 'inner' | 'left';
+      readonly input: PlanNode;
+      readonly table: TableDescriptor;
+      readonly index: IndexDescriptor;
+      readonly keys: readonly Expr[];
+      readonly offset: number;
+      readonly filter: Expr | null;
+      readonly residual: Expr | null;
+    }
   | { readonly kind: 'project'; readonly input: PlanNode; readonly exprs: readonly Expr[] }
   | { readonly kind: 'aggregate'; readonly input: PlanNode; readonly keys: readonly Expr[]; readonly aggregates: readonly AggregateCall[] }
   | { readonly kind: 'sort'; readonly input: PlanNode; readonly keys: readonly SortKey[] }

@@ -17,7 +17,7 @@ import {
   settleUnknown,
   type ExprContext,
 } from './analyze-expr.js';
-import { sequenceLookup, type PlanContext } from './context.js';
+import { sequenceLookup, stringsOf, type PlanContext } from './context.js';
 import { planCteReference, planWith } from './cte.js';
 import { planView } from './view.js';
 import { Windows } from './window.js';
@@ -30,12 +30,36 @@ import { Scope, type ScopeColumn } from './scope.js';
 
 type SelectNode = Extract<Node, { SelectStmt: unknown }>['SelectStmt'];
 
+/**
+ * Set-returning functions a select list may hold alone, planned in FROM:
+ * only what clients send (psql's \d runs `SELECT pg_catalog.pg_partition_ancestors(…)`).
+ */
+const LONE_SET_FUNCTIONS = new Set(['pg_partition_ancestors']);
+
+/** `SELECT srf(…)` with no FROM and nothing else is `SELECT srf FROM srf(…) AS srf`. */
+function loneSetFunction(select: SelectNode): SelectNode | undefined {
+  const [target, ...rest] = select.targetList ?? [];
+  if (rest.length || select.fromClause?.length || select.whereClause || select.groupClause?.length || select.havingClause || select.windowClause?.length) return undefined;
+  const rt = target && 'ResTarget' in target ? target.ResTarget : undefined;
+  const call = rt?.val && 'FuncCall' in rt.val ? rt.val.FuncCall : undefined;
+  const name = stringsOf(call?.funcname).at(-1);
+  if (!rt?.val || !call || call.over || name === undefined || !LONE_SET_FUNCTIONS.has(name)) return undefined;
+  const column: Node = { ColumnRef: { fields: [{ String: { sval: name } }] } };
+  return {
+    ...select,
+    targetList: [{ ResTarget: { ...rt, val: column, name: rt.name ?? name } }],
+    fromClause: [{ RangeFunction: { functions: [{ List: { items: [rt.val] } }], alias: { aliasname: name } } }],
+  };
+}
+
 export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | null = null): QueryPlan {
   if (select.withClause) return planWith(select, ctx, outer, planSelect);
   if (select.intoClause) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'SELECT INTO is not supported');
   if (select.lockingClause?.length) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'FOR UPDATE/SHARE is not supported yet');
   if (select.op && select.op !== 'SETOP_NONE') return planSetOperation(select, ctx, outer);
   if (select.valuesLists) return finishQuery(planValues(select.valuesLists, ctx, outer), select, ctx, outer);
+  const lone = loneSetFunction(select);
+  if (lone) return planSelect(lone, ctx, outer);
 
   const exprCtxIn = (s: Scope, grouping: Grouping | null, clause?: string): ExprContext => ({
     scope: s,

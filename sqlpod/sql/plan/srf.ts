@@ -115,6 +115,12 @@ function planCall(f: FuncCallNode, node: Node, ctx: ExprContext): { fn: SetFunct
   }
   if (name === 'generate_series') return [{ fn: series(f, ctx), name }];
   if (name === 'unnest') return unnest(f, ctx);
+  if (name === 'pg_partition_ancestors') {
+    // Shoal has no partitions, and PostgreSQL lists no ancestors for a relation that is not one (psql's \d asks).
+    if (f.args?.length !== 1) throw new SqlError(SQLSTATE.UNDEFINED_FUNCTION, 'function pg_partition_ancestors does not exist', at(ctx, loc));
+    coerce(analyzeExpr(f.args[0] as Node, ctx), T.oid, 'implicit', ctx, loc);
+    return [{ fn: { kind: 'values', type: T.oid, values: [] }, name }];
+  }
   if (UNSUPPORTED_SRFS.has(name)) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `set-returning function ${name} is not supported`, at(ctx, loc));
   // Any other function gives one row: its value.
   const value = settleUnknown(analyzeExpr(node, ctx), ctx);

@@ -6,10 +6,10 @@
 import type { Node } from '@pgsql/types';
 import { formatArrayText, parseArrayText } from '../catalog/system/arrays.js';
 import { encodingName } from '../catalog/system/databases.js';
-import { checkDefinition, envelopeText, indexDefinition, primaryKeyDefinition, quoteIdent } from '../catalog/system/deparse.js';
+import { checkDefinition, envelopeText, foreignKeyDefinition, indexDefinition, primaryKeyDefinition, quoteIdent } from '../catalog/system/deparse.js';
 import { schemaName, searchSchemaIds } from '../catalog/system/namespaces.js';
 import { rowValues, systemTable, systemTableByOid, SYSTEM_TABLES } from '../catalog/system/registry.js';
-import { checkOfOid, indexOfOid, indexOid, roleNameByOid, roleOid, type SystemView } from '../catalog/system/view.js';
+import { checkOfOid, foreignKeyOfOid, indexOfOid, indexOid, roleNameByOid, roleOid, type SystemView } from '../catalog/system/view.js';
 import { SQLSTATE, SqlError } from '../errors.js';
 import { T, formatType, parseText, resolveOperator, typeByOid, typeFromName, withTypmod, type Datum, type SqlType } from '../types/index.js';
 import type { ExprContext, SessionInfo } from './analyze-expr.js';
@@ -351,6 +351,9 @@ export function systemFunction(name: string, args: readonly Expr[], ctx: ExprCon
         const oid = num(o ?? null) ?? 0;
         const check = checkOfOid(view, oid);
         if (check) return checkDefinition(check.table.checks[check.position]?.expr ?? 'null', pretty === true);
+        const foreign = foreignKeyOfOid(view, oid);
+        const parent = foreign && view.catalog.table(foreign.fk.refTableId);
+        if (foreign && parent) return foreignKeyDefinition(foreign.table, foreign.fk, parent, relationName(view, parent.id) ?? parent.name);
         const index = indexOfOid(view, oid);
         return index && index.index.id === index.table.primaryKey.id ? primaryKeyDefinition(index.table) : null;
       });

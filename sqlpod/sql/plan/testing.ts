@@ -4,6 +4,7 @@ import { SqlError } from '../errors.js';
 import { parseStatements } from '../parser/index.js';
 import { ParamTypes } from './analyze-expr.js';
 import type { PlanContext } from './context.js';
+import type { JoinStrategy } from './join-choice.js';
 import type { PlanNode, QueryPlan } from './plan.js';
 import { planSelect } from './select.js';
 
@@ -15,12 +16,12 @@ export function selectOf(sql: string) {
 }
 
 /** plan(sql) in database "db", schema public; errorOf(sql) is the SqlError it fails with. */
-export function planner(catalog: Catalog): { plan: (sql: string) => QueryPlan; errorOf: (sql: string) => { code: string; message: string } } {
+export function planner(catalog: Catalog, joinStrategy: JoinStrategy = 'auto'): { plan: (sql: string) => QueryPlan; errorOf: (sql: string) => { code: string; message: string } } {
   const plan = (sql: string): QueryPlan => {
     const ctx: PlanContext = {
       catalog,
       names: { databaseId: 1, searchPath: ['public'] },
-      session: { user: 'u', database: 'db', searchPath: ['public'], timeZone: 'UTC', serverVersion: '17' },
+      session: { user: 'u', database: 'db', searchPath: ['public'], timeZone: 'UTC', serverVersion: '17', joinStrategy },
       params: new ParamTypes([]),
       position: (l) => (l === undefined ? undefined : l + 1),
       subqueries: [],

@@ -16,6 +16,7 @@ export interface AggregateState {
 }
 
 export interface ResolvedAggregate {
+  readonly name: string;
   readonly result: SqlType;
   /** The types the arguments must be cast to. */
   readonly args: readonly SqlType[];
@@ -165,5 +166,5 @@ export function resolveAggregate(name: string, args: readonly SqlType[], distinc
     });
   }
   const argTypes = chosen.args.map((a, i) => (a.category === 'P' ? (args[i]?.oid === T.unknown.oid ? T.text : (args[i] ?? T.text)) : a));
-  return { result: chosen.result, args: argTypes, create: () => withNullsAndDistinct(chosen, argTypes, distinct) };
+  return { name: lower, result: chosen.result, args: argTypes, create: () => withNullsAndDistinct(chosen, argTypes, distinct) };
 }

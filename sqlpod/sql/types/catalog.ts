@@ -87,6 +87,8 @@ export const T = {
 export const PSEUDO = {
   any: def(2276, 'any', '"any"', 4, 'P'),
   anynonarray: def(2776, 'anynonarray', 'anynonarray', 4, 'P'),
+  /** What pg_advisory_lock returns; its value is '' (void_out), so clients see what PostgreSQL sends. */
+  void: def(2278, 'void', 'void', 4, 'P'),
 } as const;
 
 const BY_OID = new Map<number, SqlType>(Object.values(T).map((t) => [t.oid, t]));

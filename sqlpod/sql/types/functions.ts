@@ -1,6 +1,7 @@
 // Scalar built-in functions, resolved like PostgreSQL's function calls.
 import { createHash, randomUUID } from 'node:crypto';
 import { SQLSTATE } from '../errors.js';
+import { ADVISORY_FUNCTIONS, callSite, returnsBoolean } from '../locks/functions.js';
 import { PSEUDO, T, sqlError, XSTATE, type Datum, type SqlType, type TypeContext } from './catalog.js';
 import {
   DT_NOBEGIN,
@@ -43,6 +44,8 @@ export interface FunctionContext {
   readonly timeZone: string;
   readonly statementTimestamp: bigint;
   readonly transactionTimestamp: bigint;
+  /** Outcomes of the statement's advisory lock calls by call site (its function), taken before evaluation (../locks/functions.ts). */
+  readonly advisoryLocks?: ReadonlyMap<object, Datum>;
 }
 
 export type FunctionFn = (args: readonly Datum[], ctx: FunctionContext) => Datum;
@@ -386,6 +389,18 @@ poly('jsonb_build_object', [], T.jsonb, (inputs) => (args, ctx) => {
   }
   return new Jsonb(makeObject(entries));
 }, { strict: false, variadic: PSEUDO.any });
+
+// --- advisory locks and notifications ---------------------------------------------------
+
+// A fresh function per call site (poly's make), so the session can tell the calls of a statement apart.
+for (const f of ADVISORY_FUNCTIONS) {
+  const result = returnsBoolean(f) ? T.bool : PSEUDO.void;
+  const signatures = f.action === 'unlockAll' ? [[]] : [[T.int8], [T.int4, T.int4]];
+  for (const args of signatures) poly(f.name, args, result, () => callSite(f), { volatile: true });
+}
+fnDef('pg_notify', [T.text, T.text], PSEUDO.void, () => {
+  throw sqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'pg_notify() is not supported: Shoal SQL pods are stateless and do not deliver notifications');
+}, { strict: false, volatile: true });
 
 // --- resolution --------------------------------------------------------------------------
 

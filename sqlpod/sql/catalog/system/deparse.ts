@@ -4,8 +4,8 @@
 // regclass. psql shows this text verbatim in \d, so the shape matters.
 import type { Node } from '@pgsql/types';
 import { SQLSTATE, SqlError } from '../../errors.js';
-import { formatType, typeFromName, type SqlType } from '../../types/index.js';
-import type { IndexDescriptor, TableDescriptor } from '../descriptors.js';
+import { T, formatText, formatType, parseText, typeFromName, type SqlType } from '../../types/index.js';
+import type { ForeignKeyDescriptor, IndexDescriptor, ReferentialAction, TableDescriptor } from '../descriptors.js';
 
 /** PostgreSQL's quote_ident, without the reserved-word check. */
 export function quoteIdent(name: string): string {
@@ -23,11 +23,30 @@ export function quoteLiteral(text: string): string {
  */
 export function deparseStored(json: string, type?: SqlType, pretty = false): string {
   const node = JSON.parse(json) as Node;
-  if (type && 'A_Const' in node && node.A_Const.sval !== undefined) {
-    return `${quoteLiteral(node.A_Const.sval.sval ?? '')}::${formatType({ ...type, typmod: -1 })}`;
-  }
+  if (type && 'A_Const' in node && node.A_Const.sval !== undefined) return typedLiteral(node.A_Const.sval.sval ?? '', { ...type, typmod: -1 });
   const text = deparse(node, pretty);
   return pretty && enclosed(text) ? text.slice(1, -1) : text;
+}
+
+/**
+ * A string literal default as PostgreSQL prints the constant it folds it to
+ * (ruleutils' get_const_expr): a boolean bare, a non-negative integer bare,
+ * a numeric bare when it has a point; anything else quoted with its type.
+ * knex writes DEFAULT '1' for true and DEFAULT '0' for numbers, so
+ * information_schema.columns shows these.
+ */
+function typedLiteral(text: string, type: SqlType): string {
+  const labelled = (value: string) => `${quoteLiteral(value)}::${formatType(type)}`;
+  if (type.oid !== T.bool.oid && type.oid !== T.int4.oid && type.oid !== T.numeric.oid) return labelled(text);
+  let value: string;
+  try {
+    value = formatText(type, parseText(type, text));
+  } catch {
+    return labelled(text);
+  }
+  if (type.oid === T.bool.oid) return value === 't' ? 'true' : 'false';
+  if (type.oid === T.int4.oid) return value.startsWith('-') ? labelled(value) : value;
+  return /^\d/.test(value) && /[.eE]/.test(value) ? value : labelled(value);
 }
 
 /**
@@ -132,6 +151,18 @@ export function indexDefinition(schema: string | null, table: TableDescriptor, i
 /** pg_get_constraintdef of a primary key. */
 export function primaryKeyDefinition(table: TableDescriptor): string {
   return `PRIMARY KEY (${indexColumns(table, table.primaryKey)})`;
+}
+
+const ACTION_WORDS: Readonly<Record<ReferentialAction, string>> = { a: 'NO ACTION', r: 'RESTRICT', c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT' };
+
+/** pg_get_constraintdef of a foreign key; `parentName` is the referenced table's name as PostgreSQL prints it (qualified when not visible). */
+export function foreignKeyDefinition(table: TableDescriptor, fk: ForeignKeyDescriptor, parent: TableDescriptor, parentName: string): string {
+  const cols = (t: TableDescriptor, ids: readonly number[]) => ids.map((id) => quoteIdent(t.columns.find((c) => c.id === id)?.name ?? '?')).join(', ');
+  let text = `FOREIGN KEY (${cols(table, fk.columnIds)}) REFERENCES ${parentName}(${cols(parent, fk.refColumnIds)})`;
+  if (fk.match === 'f') text += ' MATCH FULL';
+  if (fk.onUpdate !== 'a') text += ` ON UPDATE ${ACTION_WORDS[fk.onUpdate]}`;
+  if (fk.onDelete !== 'a') text += ` ON DELETE ${ACTION_WORDS[fk.onDelete]}`;
+  return text;
 }
 
 /** pg_get_constraintdef of a CHECK constraint; `pretty` drops the expression's outer parentheses, as PostgreSQL's does. */

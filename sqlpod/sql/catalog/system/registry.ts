@@ -4,6 +4,16 @@
 // publications, inheritance, comments) exist and are empty, so catalog
 // queries that join them get PostgreSQL's answer for a database without them.
 import { columns } from './columns.js';
+import {
+  constraintColumnUsageRows,
+  keyColumnUsageRows,
+  referentialConstraintsRows,
+  tableConstraintsRows,
+  CONSTRAINT_COLUMN_USAGE_COLUMNS,
+  KEY_COLUMN_USAGE_COLUMNS,
+  REFERENTIAL_CONSTRAINTS_COLUMNS,
+  TABLE_CONSTRAINTS_COLUMNS,
+} from './constraints.js';
 import { pgDatabaseRows, pgTablespaceRows, PG_DATABASE_COLUMNS, PG_TABLESPACE_COLUMNS } from './databases.js';
 import { columnsRows, schemataRows, tablesRows, COLUMNS_COLUMNS, SCHEMATA_COLUMNS, TABLES_COLUMNS } from './information-schema.js';
 import { pgNamespaceRows, PG_NAMESPACE_COLUMNS } from './namespaces.js';
@@ -81,6 +91,10 @@ export const SYSTEM_TABLES: readonly SystemTable[] = [
   is('tables', TABLES_COLUMNS, tablesRows),
   is('columns', COLUMNS_COLUMNS, columnsRows),
   is('schemata', SCHEMATA_COLUMNS, schemataRows),
+  is('table_constraints', TABLE_CONSTRAINTS_COLUMNS, tableConstraintsRows),
+  is('key_column_usage', KEY_COLUMN_USAGE_COLUMNS, keyColumnUsageRows),
+  is('referential_constraints', REFERENTIAL_CONSTRAINTS_COLUMNS, referentialConstraintsRows),
+  is('constraint_column_usage', CONSTRAINT_COLUMN_USAGE_COLUMNS, constraintColumnUsageRows),
 ];
 
 const BY_NAME = new Map(SYSTEM_TABLES.map((t) => [`${t.schema}.${t.name}`, t]));

@@ -2,11 +2,11 @@
 // pg_sequence, pg_depend: the tenant's tables, views, sequences and indexes
 // of the current database, as PostgreSQL's catalogs describe them.
 import { T, typeByOid, type SqlType } from '../../types/index.js';
-import type { Relation } from '../catalog.js';
+import { referencedIndex, type Relation } from '../catalog.js';
 import type { ColumnDescriptor, IndexDescriptor, SequenceDescriptor, TableDescriptor } from '../descriptors.js';
 import { columns } from './columns.js';
 import { exprEnvelope } from './deparse.js';
-import { OID, attrdefOid, checkOid, indexOid, ownerOid, type SystemRow, type SystemView } from './view.js';
+import { OID, attrdefOid, checkOid, foreignKeyOid, indexOid, ownerOid, type SystemRow, type SystemView } from './view.js';
 
 export const PG_CLASS_COLUMNS = columns(`
   oid:oid relname:name relnamespace:oid reltype:oid reloftype:oid relowner:oid relam:oid relfilenode:oid
@@ -53,7 +53,8 @@ const BASE_CLASS: SystemRow = {
   relpersistence: 'p',
   relchecks: 0,
   relhasrules: false,
-  // Shoal has no triggers; psql reads foreign keys only when this is true.
+  // Shoal has no triggers, but PostgreSQL's foreign keys are (internal) triggers: true on both sides of one,
+  // and psql reads foreign keys only when it is.
   relhastriggers: false,
   relhassubclass: false,
   relrowsecurity: false,
@@ -73,7 +74,8 @@ export function pgClassRows(view: SystemView): SystemRow[] {
     const base = { ...BASE_CLASS, oid: r.id, relname: r.name, relnamespace: r.schemaId, relowner: owner, relfilenode: r.id };
     if (r.kind === 'table') {
       const indexes = visibleIndexes(r);
-      rows.push({ ...base, relam: OID.heapAm, relkind: 'r', relnatts: r.columns.filter((c) => !c.hidden).length, relchecks: r.checks.length, relhasindex: indexes.length > 0 });
+      const relhastriggers = (r.foreignKeys?.length ?? 0) > 0 || view.catalog.referencing(r.id).length > 0;
+      rows.push({ ...base, relam: OID.heapAm, relkind: 'r', relnatts: r.columns.filter((c) => !c.hidden).length, relchecks: r.checks.length, relhasindex: indexes.length > 0, relhastriggers });
       for (const index of indexes) {
         rows.push({ ...base, oid: indexOid(r.id, index.id), relname: index.name, relfilenode: indexOid(r.id, index.id), relam: OID.btreeAm, relkind: 'i', relnatts: index.columnIds.length });
       }
@@ -251,7 +253,7 @@ const BASE_CONSTRAINT: SystemRow = {
 };
 
 /**
- * Primary keys and CHECK constraints. A unique index is not a constraint:
+ * Primary keys, CHECK and FOREIGN KEY constraints. A unique index is not a constraint:
  * Shoal does not record whether it came from UNIQUE or CREATE UNIQUE INDEX.
  */
 export function pgConstraintRows(view: SystemView): SystemRow[] {
@@ -265,6 +267,23 @@ export function pgConstraintRows(view: SystemView): SystemRow[] {
     }
     r.checks.forEach((check, i) => {
       rows.push({ ...base, oid: checkOid(r.id, i), conname: check.name, contype: 'c', conbin: exprEnvelope(check.expr) });
+    });
+    (r.foreignKeys ?? []).forEach((fk, i) => {
+      const parent = view.catalog.table(fk.refTableId);
+      const index = parent && referencedIndex(parent, fk.refColumnIds);
+      rows.push({
+        ...base,
+        oid: foreignKeyOid(r.id, i),
+        conname: fk.name,
+        contype: 'f',
+        conindid: parent && index ? indexOid(parent.id, index.id) : 0,
+        confrelid: fk.refTableId,
+        confupdtype: fk.onUpdate,
+        confdeltype: fk.onDelete,
+        confmatchtype: fk.match ?? 's',
+        conkey: `{${fk.columnIds.map((id) => attnum(r, id)).join(',')}}`,
+        confkey: parent ? `{${fk.refColumnIds.map((id) => attnum(parent, id)).join(',')}}` : null,
+      });
     });
   }
   return rows;

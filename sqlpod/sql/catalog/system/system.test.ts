@@ -179,6 +179,21 @@ describe('deparse', () => {
   it('prints expressions as ruleutils does', () => {
     expect(deparseStored(stored("'it''s'"), { ...T.varchar, typmod: 14 })).toBe("'it''s'::character varying");
     expect(deparseStored(stored('42'), T.int8)).toBe('42');
+    // String literals folded to the column's type, as PostgreSQL 17 prints them.
+    const folded: [string, typeof T.int4, string][] = [
+      ["'1'", T.bool, 'true'],
+      ["'no'", T.bool, 'false'],
+      ["'007'", T.int4, '7'],
+      ["'-3'", T.int4, "'-3'::integer"],
+      ["'5'", T.int2, "'5'::smallint"],
+      ["'5'", T.int8, "'5'::bigint"],
+      ["'0'", { ...T.numeric, typmod: (6 << 16) + 2 + 4 }, "'0'::numeric"],
+      ["'1.50'", T.numeric, '1.50'],
+      ["'-2'", T.numeric, "'-2'::numeric"],
+      ["'1.5'", T.float8, "'1.5'::double precision"],
+      ["'maybe'", T.bool, "'maybe'::boolean"],
+    ];
+    for (const [literal, type, text] of folded) expect(deparseStored(stored(literal), type), literal).toBe(text);
     expect(deparseStored(stored('now()'))).toBe('now()');
     expect(deparseStored(stored('now()::text'))).toBe('(now())::text');
     expect(deparseStored(stored('now()::text'), undefined, true)).toBe('now()::text');

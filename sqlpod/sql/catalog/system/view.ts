@@ -3,7 +3,7 @@
 // ownership, no OIDs and no role ids; the stable stand-ins clients see are
 // decided here, so every system relation and function agrees on them.
 import type { Catalog } from '../catalog.js';
-import type { IndexDescriptor, RoleDescriptor, TableDescriptor } from '../descriptors.js';
+import type { ForeignKeyDescriptor, IndexDescriptor, RoleDescriptor, TableDescriptor } from '../descriptors.js';
 import type { Datum, SqlType } from '../../types/index.js';
 
 export interface SystemView {
@@ -58,6 +58,7 @@ export const OID = {
 const INDEX_OID_BASE = 1_000_000_000;
 const CHECK_OID_BASE = 1_250_000_000;
 const ATTRDEF_OID_BASE = 1_500_000_000;
+const FOREIGN_KEY_OID_BASE = 1_750_000_000;
 const ROLE_OID_BASE = 2_000_000_000;
 
 export function indexOid(tableId: number, indexId: number): number {
@@ -70,6 +71,18 @@ export function checkOid(tableId: number, position: number): number {
 
 export function attrdefOid(tableId: number, attnum: number): number {
   return ATTRDEF_OID_BASE + tableId * 1000 + attnum;
+}
+
+export function foreignKeyOid(tableId: number, position: number): number {
+  return FOREIGN_KEY_OID_BASE + tableId * 1000 + position;
+}
+
+/** The foreign key an OID stands for, if it is a foreign key constraint OID. */
+export function foreignKeyOfOid(view: SystemView, oid: number): { table: TableDescriptor; fk: ForeignKeyDescriptor } | undefined {
+  if (oid < FOREIGN_KEY_OID_BASE || oid >= ROLE_OID_BASE) return undefined;
+  const table = view.catalog.table(Math.floor((oid - FOREIGN_KEY_OID_BASE) / 1000));
+  const fk = table?.foreignKeys?.[(oid - FOREIGN_KEY_OID_BASE) % 1000];
+  return table && fk ? { table, fk } : undefined;
 }
 
 /** The check constraint an OID stands for, if it is a check constraint OID. */

@@ -1,0 +1,51 @@
+// One SQL pod of a fresh tenant beside a real PostgreSQL, each with an open
+// client and the same setup statements run on both: the fixture of the tests
+// that compare Shoal's answers with PostgreSQL's statement by statement.
+import pg from 'pg';
+import { createTestCerts, startTestKvpod } from '../../kvpod/testing/fixtures.js';
+import { startPostgres } from '../../shared/testing/postgres.js';
+import type { SqlPod } from '../pod.js';
+import { connect, createTenant, startStampedPod } from './fixtures.js';
+
+export interface BesidePostgres {
+  readonly pod: SqlPod;
+  /** A client of the pod, as the tenant's admin. */
+  readonly shoal: pg.Client;
+  /** A client of the PostgreSQL. */
+  readonly reference: pg.Client;
+  stop(): Promise<void>;
+}
+
+export interface BesidePostgresOptions {
+  /** Run on both, in order, before the tests. */
+  readonly setup?: readonly string[];
+  /** PostgreSQL server settings besides fsync=off. */
+  readonly postgresSettings?: Record<string, string>;
+}
+
+export async function startBesidePostgres(tenantName: string, options: BesidePostgresOptions = {}): Promise<BesidePostgres> {
+  const certs = await createTestCerts();
+  const [kv, postgres] = await Promise.all([startTestKvpod(certs), startPostgres({ settings: { fsync: 'off', ...options.postgresSettings } })]);
+  const stops: (() => Promise<void>)[] = [() => kv.stop(), () => postgres.stop()];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const tenant = await createTenant(certs, kv.address, tenantName);
+    const pod = await startStampedPod(certs, tenant, kv.address);
+    stops.push(() => pod.shutdown());
+    const shoal = await connect(certs, pod);
+    stops.push(() => shoal.end());
+    const reference = new pg.Client({ connectionString: postgres.url() });
+    await reference.connect();
+    stops.push(() => reference.end());
+    for (const sql of options.setup ?? []) {
+      await shoal.query(sql);
+      await reference.query(sql);
+    }
+    return { pod, shoal, reference, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
