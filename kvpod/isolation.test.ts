@@ -6,24 +6,14 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { KvError, type KvClient } from '../shared/kv/client/index.js';
 import type { Mutation, Span } from '../shared/kv/protocol.js';
 import { prefixEnd, SYSTEM_TENANT_ID, tenantPrefix, tenantSpan } from '../shared/keys/index.js';
+import { mulberry32 } from '../shared/testing/prng.js';
 import { clientWith, createTestCerts, startTestKvpod, type TestKvpod } from './testing/fixtures.js';
 
 const REQUESTS = 10_000;
 const ME = 2;
 const seed = Number(process.env['SHOAL_TEST_SEED'] ?? Date.now() % 2 ** 31);
 
-/** mulberry32: small, seedable, good enough to pick cases. */
-function random(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = random(seed);
+const rand = mulberry32(seed);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)] as T;
 const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(rand() * 256)));
 const mine = (suffix = bytes(1 + Math.floor(rand() * 8))) => Buffer.concat([tenantPrefix(ME), suffix]);

@@ -4,6 +4,7 @@
 // plain multi-row INSERTs, one transaction per batch: portable, and each
 // commit stays well inside kvpod's per-commit limits.
 import type pg from 'pg';
+import { mulberry32 } from '../../shared/testing/prng.js';
 
 /** lineitem averages four rows per order; the other tables keep TPC-H's proportions to orders. */
 export interface AnalyticScale {
@@ -76,23 +77,12 @@ const ORDER_DAYS = Date.UTC(1998, 7, 2) / 86_400_000 - START_DAY - 151;
 /** Lines shipped after this day are still open ('O'), as in TPC-H. */
 const CURRENT_DAY = Date.UTC(1995, 5, 17) / 86_400_000;
 
-/** mulberry32: small, fast, and the same sequence everywhere for a seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 type Row = readonly (string | number)[];
 
 /** The rows of every table, in load order; the same for the same scale. */
 export function generateAnalyticData(scale: AnalyticScale): Record<(typeof ANALYTIC_TABLES)[number], Row[]> {
-  const random = prng(20_240_601);
+  const random = mulberry32(20_240_601);
   const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
   /** Money in cents between lo and hi, as a numeric literal. */
