@@ -18,7 +18,7 @@ import type { Row } from '../plan/expr.js';
 import type { RowCodec } from '../rows/codec.js';
 import { T, formatText } from '../types/index.js';
 import type { DdlEnv } from './index.js';
-import { checkStorageParameters } from './storage.js';
+import { checkKeyColumn, checkStorageParameters } from './storage.js';
 
 const MAX_NAME = 63;
 
@@ -46,6 +46,7 @@ export async function addConstraint(table: TableDescriptor, def: Node | undefine
   const columns = names.map((n) => {
     const column = table.columns.find((x) => x.name === n && !x.hidden);
     if (!column) throw new SqlError(SQLSTATE.UNDEFINED_COLUMN, `column "${n}" named in key does not exist`);
+    checkKeyColumn(column);
     return column;
   });
   const ids = columns.map((x) => x.id);

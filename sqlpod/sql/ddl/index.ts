@@ -25,7 +25,7 @@ import { KeyWriter, T, encodeValue, formatText, isSerialName, type SqlType } fro
 import { CatalogChange } from './change.js';
 import { addConstraint } from './constraint.js';
 import { constraintNameTaken, defineForeignKey, dropForeignKeyOrCheck, dropReferencingKeys, truncationSet, validateExistingRows } from './foreign-key.js';
-import { checkStorageParameters } from './storage.js';
+import { checkKeyColumn, checkStorageParameters } from './storage.js';
 import { createView, dropDependents } from './view.js';
 
 export interface DdlEnv {
@@ -141,6 +141,7 @@ async function createTable(stmt: CreateNode, env: DdlEnv, change: CatalogChange)
   const idOf = (name: string, location: number | undefined): number => {
     const c = columns.find((x) => x.name === name);
     if (!c) throw new SqlError(SQLSTATE.UNDEFINED_COLUMN, `column "${name}" named in key does not exist`, at(env, location));
+    checkKeyColumn(c);
     return c.id;
   };
   const usedNames = new Set<string>([qn.name]);
@@ -278,6 +279,7 @@ async function createIndex(stmt: IndexNode, env: DdlEnv, change: CatalogChange):
     if (e.expr || !e.name) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'expression indexes are not supported yet');
     const column = table.columns.find((c) => c.name === e.name);
     if (!column) throw new SqlError(SQLSTATE.UNDEFINED_COLUMN, `column "${e.name}" does not exist`);
+    checkKeyColumn(column);
     columnIds.push(column.id);
     descending.push(e.ordering === 'SORTBY_DESC');
     colNames.push(column.name);

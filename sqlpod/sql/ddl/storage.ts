@@ -6,6 +6,7 @@
 // would be an error there, and otherwise ignored.
 import type { Node } from '@pgsql/types';
 import { SQLSTATE, SqlError } from '../errors.js';
+import { formatType, typeByOid } from '../types/index.js';
 
 const HEAP_PARAMETERS = new Set([
   'fillfactor',
@@ -50,4 +51,10 @@ export function checkStorageParameters(options: readonly Node[] | undefined): vo
       }
     }
   }
+}
+
+/** Index keys hold order-preserving encodings, which array values do not have in storage: refused in keys. */
+export function checkKeyColumn(column: { readonly name: string; readonly typeOid: number }): void {
+  const type = typeByOid(column.typeOid);
+  if (type?.element) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `column "${column.name}" of array type ${formatType(type)} cannot be part of a key or index: array keys are not supported`);
 }

@@ -238,7 +238,7 @@ async function* execute(node: PlanNode, ctx: ExecContext): Batches {
     case 'functionScan': {
       // Correlated subqueries in the arguments are prepared for one empty row, which the arguments are then evaluated over.
       const row: Row = [];
-      const args = node.functions.flatMap((f) => (f.kind === 'values' ? f.values : [f.start, f.stop, ...(f.step ? [f.step] : [])]));
+      const args = node.functions.flatMap((f) => (f.kind === 'values' ? f.values : f.kind === 'elements' ? [f.array] : [f.start, f.stop, ...(f.step ? [f.step] : [])]));
       const correlated = ctx.subqueries.correlatedIn(args);
       if (correlated.length) await ctx.subqueries.prepareFor(correlated, [row], ctx);
       for (const [id, n] of sequenceUses(args)) await ctx.sequences.reserve(id, n);

@@ -8,7 +8,7 @@ import { SQLSTATE, SqlError } from '../errors.js';
 import { compile, type EvalContext, type Row } from '../plan/expr.js';
 import type { SetFunction } from '../plan/srf.js';
 import { SCAN_PAGE } from '../txn.js';
-import { Numeric, T, resolveOperator, type Datum, type Interval } from '../types/index.js';
+import { Numeric, T, arrayValue, resolveOperator, type Datum, type Interval } from '../types/index.js';
 import { compareInterval, makeInterval } from '../types/interval.js';
 import { addNumeric, compareNumeric } from '../types/numeric.js';
 
@@ -46,6 +46,11 @@ export function* functionScan(functions: readonly SetFunction[], ordinality: boo
 function* values(f: SetFunction, row: Row, ctx: EvalContext): Generator<Datum> {
   if (f.kind === 'values') {
     for (const v of f.values) yield compile(v)(row, ctx);
+    return;
+  }
+  if (f.kind === 'elements') {
+    const array = compile(f.array)(row, ctx);
+    if (array !== null) yield* arrayValue(array).items;
     return;
   }
   const start = compile(f.start)(row, ctx);

@@ -248,7 +248,7 @@ class Describer {
         const fnames = node.functions.map((f) => (f.kind === 'series' ? 'generate_series' : 'unnest'));
         const names = node.ordinality ? [...fnames, 'ordinality'] : fnames;
         const d = this.leaf(node, `Function Scan on ${fnames.join(', ')}`, names);
-        const args = node.functions.map((f) => (f.kind === 'series' ? [f.start, f.stop, ...(f.step ? [f.step] : [])] : f.values));
+        const args = node.functions.map((f) => (f.kind === 'series' ? [f.start, f.stop, ...(f.step ? [f.step] : [])] : f.kind === 'elements' ? [f.array] : f.values));
         d.shown.details.push(`Functions: ${node.functions.map((f, i) => `${fnames[i] ?? ''}(${(args[i] ?? []).map((e) => x(e, [], d.shown)).join(', ')})`).join(', ')}`);
         return d;
       }

@@ -40,6 +40,9 @@ export function exprText(e: Expr, names: Names): string {
       const [a, b] = e.args;
       if (e.op !== undefined && a && b && e.args.length === 2) return `(${t(a)} ${e.op} ${t(b)})`;
       if (e.name?.startsWith('::') && a) return `(${t(a)})${e.name}`;
+      if (e.name === 'ARRAY') return `ARRAY[${e.args.map(t).join(', ')}]`;
+      // ruleutils parenthesizes a subscripted expression unless it is a plain column.
+      if (e.name === '[]' && a && b) return `${a.kind === 'column' || a.kind === 'outer' ? t(a) : `(${t(a)})`}[${t(b)}]`;
       if (e.name !== undefined && a && e.args.length === 1 && !/^[a-z_]/.test(e.name)) return `(${e.name}${t(a)})`;
       return `${e.name ?? 'function'}(${e.args.map(t).join(', ')})`;
     }

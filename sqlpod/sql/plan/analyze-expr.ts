@@ -6,6 +6,7 @@ import { SQLSTATE, SqlError } from '../errors.js';
 import {
   T,
   castDatum,
+  compare,
   findCast,
   formatType,
   parseText,
@@ -21,6 +22,7 @@ import {
 import type { Catalog } from '../catalog/catalog.js';
 import type { Expr } from './expr.js';
 import type { Scope } from './scope.js';
+import { arrayComparison as realArrayComparison, arrayConstructor, arrayComparisonOperator, arrayConcatenation, arrayFunction, arraySubscript as realArraySubscript, arrayType } from './arrays.js';
 import { arrayComparison, arraySubquery, arraySubscript, systemCast, systemFunction } from './system.js';
 import type { JoinStrategy } from './join-choice.js';
 
@@ -119,7 +121,6 @@ export interface WindowCollector {
  * refused as unsupported (0A000) rather than reported as an unknown function.
  */
 const UNSUPPORTED_AGGREGATES = new Map<string, string>([
-  ['array_agg', ': there are no array types yet'],
   ['json_agg', ''],
   ['jsonb_agg', ''],
   ['json_object_agg', ''],
@@ -139,7 +140,7 @@ const UNSUPPORTED_AGGREGATES = new Map<string, string>([
   ['mode', ''],
 ]);
 
-const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'string_agg', ...UNSUPPORTED_AGGREGATES.keys()]);
+const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'string_agg', 'array_agg', ...UNSUPPORTED_AGGREGATES.keys()]);
 
 /** Whether a function name is an aggregate Shoal computes ('supported'), one it refuses, or none. */
 export function aggregateSupport(name: string): 'supported' | 'unsupported' | undefined {
@@ -187,6 +188,12 @@ export function analyzeExpr(node: Node, ctx: ExprContext): Expr {
   }
   if ('TypeCast' in node) {
     const tc = node.TypeCast;
+    const constructed = tc.arg && 'A_ArrayExpr' in tc.arg ? tc.arg.A_ArrayExpr : undefined;
+    if (constructed && tc.typeName?.arrayBounds?.length) {
+      // ARRAY[…]::t[] types the elements as t (so ARRAY[]::int[] is an empty int array).
+      const target = typeOf(tc.typeName, ctx);
+      return coerce(arrayConstructor(constructed.elements ?? [], target, (n) => analyzeExpr(n, ctx), ctx, constructed.location), target, 'explicit', ctx, tc.location);
+    }
     const system = systemCast(tc.typeName, () => analyzeExpr(required(tc.arg), ctx), ctx, tc.location);
     if (system) return system;
     const target = typeOf(tc.typeName, ctx);
@@ -226,9 +233,15 @@ export function analyzeExpr(node: Node, ctx: ExprContext): Expr {
   if ('FuncCall' in node) return analyzeFuncCall(node.FuncCall, ctx);
   if ('SQLValueFunction' in node) return analyzeValueFunction(node.SQLValueFunction.op ?? '', ctx, node.SQLValueFunction.location);
   if ('SubLink' in node) return analyzeSubLink(node.SubLink, ctx);
+  if ('A_ArrayExpr' in node) return arrayConstructor(node.A_ArrayExpr.elements ?? [], undefined, (n) => analyzeExpr(n, ctx), ctx, node.A_ArrayExpr.location);
   if ('A_Indirection' in node) {
     const ind = node.A_Indirection;
-    return arraySubscript(analyzeExpr(required(ind.arg), ctx), ind.indirection ?? [], (n) => analyzeExpr(n, ctx), ctx);
+    const arg = analyzeExpr(required(ind.arg), ctx);
+    const [first, ...rest] = ind.indirection ?? [];
+    if (arg.type.element && first && rest.length === 0 && 'A_Indices' in first && !first.A_Indices.is_slice && first.A_Indices.uidx) {
+      return realArraySubscript(arg, analyzeExpr(first.A_Indices.uidx, ctx), ctx, undefined);
+    }
+    return arraySubscript(arg, ind.indirection ?? [], (n) => analyzeExpr(n, ctx), ctx);
   }
   if ('CollateClause' in node) {
     // Strings compare by code point, which is what these collations mean in a UTF8 database with C locale.
@@ -288,8 +301,12 @@ function analyzeAExpr(a: AExpr, ctx: ExprContext): Expr {
       return applyOperator(op, left, right, ctx, loc);
     }
     case 'AEXPR_OP_ANY':
-    case 'AEXPR_OP_ALL':
-      return arrayComparison(op, analyzeExpr(required(a.lexpr), ctx), analyzeExpr(required(a.rexpr), ctx), a.kind === 'AEXPR_OP_ALL', ctx, loc);
+    case 'AEXPR_OP_ALL': {
+      const left = analyzeExpr(required(a.lexpr), ctx);
+      const right = analyzeExpr(required(a.rexpr), ctx);
+      const compareTo = right.type.element ? realArrayComparison : arrayComparison;
+      return compareTo(op, left, right, a.kind === 'AEXPR_OP_ALL', ctx, loc);
+    }
     case 'AEXPR_DISTINCT':
     case 'AEXPR_NOT_DISTINCT': {
       const left = analyzeExpr(required(a.lexpr), ctx);
@@ -309,13 +326,13 @@ function analyzeAExpr(a: AExpr, ctx: ExprContext): Expr {
       const list = listItems(a.rexpr).map((n) => analyzeExpr(n, ctx));
       const type = commonType([arg, ...list], 'IN', ctx, loc);
       const left = coerce(arg, type, 'implicit', ctx, loc);
-      const eq = resolveOperator('=', type, type);
+      const equal = type.element ? (x: Datum, y: Datum) => compare(type, x, y) === 0 : resolveOperator('=', type, type).fn;
       return {
         kind: 'inList',
         type: T.bool,
         arg: left,
         list: list.map((e) => coerce(e, type, 'implicit', ctx, loc)),
-        equal: eq.fn,
+        equal,
         negated: op === '<>',
       };
     }
@@ -350,12 +367,16 @@ export function applyOperator(op: string, left: Expr | null, right: Expr, ctx: E
     const fn = r.fn;
     return { kind: 'call', type: r.result, name: op, args: [arg], strict: true, volatile: false, fn: ([x], c) => fn(null, x ?? null, c) };
   }
+  const onArrays = arrayConcatenation(op, left, right, ctx, location);
+  if (onArrays) return onArrays;
   const r = resolveBinary(op, left, right, ctx, location);
   const fn = r.fn;
   return { kind: 'call', type: r.result, op, args: [r.left, r.right], strict: true, volatile: false, fn: ([x, y], c) => fn(x ?? null, y ?? null, c) };
 }
 
 function resolveBinary(op: string, left: Expr, right: Expr, ctx: ExprContext, location: number | undefined) {
+  const onArrays = arrayComparisonOperator(op, left, right, ctx, location);
+  if (onArrays) return onArrays;
   const r = withPosition(() => resolveOperator(op, left.type, right.type), ctx, location);
   return {
     result: r.result,
@@ -406,6 +427,8 @@ function analyzeFuncCall(f: FuncCallNode, ctx: ExprContext): Expr {
   const args = (f.args ?? []).map((a) => analyzeExpr(a, ctx));
   const session = sessionFunction(name, args, ctx);
   if (session) return session;
+  const onArrays = arrayFunction(name, args, ctx, loc);
+  if (onArrays) return onArrays;
   const system = systemFunction(name, args, ctx);
   if (system) return system;
   if (name === 'unique_rowid' && args.length === 0) {
@@ -641,14 +664,12 @@ function baseOf(t: SqlType): SqlType {
 
 export function typeOf(typeName: { names?: Node[]; typmods?: Node[]; arrayBounds?: Node[]; location?: number } | undefined, ctx: { position: (l: number | undefined) => number | undefined }): SqlType {
   const names = (typeName?.names ?? []).map((n) => ('String' in n ? (n.String.sval ?? '') : ''));
-  if (typeName?.arrayBounds?.length) {
-    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'array types are not supported yet', at(ctx, typeName.location));
-  }
   const typmods = (typeName?.typmods ?? []).map((n) => {
     if ('A_Const' in n && n.A_Const.ival !== undefined) return n.A_Const.ival.ival ?? 0;
     throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'type modifiers must be simple constants or identifiers', at(ctx, typeName?.location));
   });
-  return withPosition(() => typeFromName(names, typmods), ctx, typeName?.location);
+  const type = withPosition(() => typeFromName(names, typmods), ctx, typeName?.location);
+  return typeName?.arrayBounds?.length ? arrayType(type, ctx, typeName.location) : type;
 }
 
 /** Runs a resolution step and attaches the statement position to its SqlError. */

@@ -1,4 +1,4 @@
-// Functions in FROM: generate_series, unnest of ARRAY[…] constructors, and
+// Functions in FROM: generate_series, unnest of arrays, and
 // any scalar function (one row), alone or zipped by ROWS FROM (…), WITH
 // ORDINALITY, named as PostgreSQL names them. Their arguments may read earlier
 // FROM items (functions in FROM are implicitly LATERAL): ./from.ts gives the
@@ -18,11 +18,13 @@ type FuncCallNode = Extract<Node, { FuncCall: unknown }>['FuncCall'];
 /**
  * One column of a function scan. A series counts from `start` to `stop` by
  * `step` (1 when null) in integer, numeric or timestamp arithmetic; `values`
- * are the rows' values in order (an unnested ARRAY[…], a scalar function's one value).
+ * are the rows' values in order (an unnested ARRAY[…], a scalar function's one value);
+ * `elements` are those of an array value (unnest of an array expression).
  */
 export type SetFunction =
   | { readonly kind: 'series'; readonly type: SqlType; readonly start: Expr; readonly stop: Expr; readonly step: Expr | null }
-  | { readonly kind: 'values'; readonly type: SqlType; readonly values: readonly Expr[] };
+  | { readonly kind: 'values'; readonly type: SqlType; readonly values: readonly Expr[] }
+  | { readonly kind: 'elements'; readonly type: SqlType; readonly array: Expr };
 
 /**
  * Set-returning functions PostgreSQL has that Shoal does not: refused as
@@ -142,16 +144,18 @@ function series(f: FuncCallNode, ctx: ExprContext): SetFunction {
   return { kind: 'series', type: chosen.args[0] ?? T.int4, start, stop, step: step ?? null };
 }
 
-/** unnest(ARRAY[…], …): one column per array (zipped, as PostgreSQL's multi-argument unnest). */
+/** unnest(array, …): one column per array (zipped, as PostgreSQL's multi-argument unnest). */
 function unnest(f: FuncCallNode, ctx: ExprContext): { fn: SetFunction; name: string }[] {
   const args = f.args ?? [];
   if (args.length === 0) throw new SqlError(SQLSTATE.UNDEFINED_FUNCTION, 'function unnest() does not exist', at(ctx, f.location));
   return args.map((a) => {
-    if (!('A_ArrayExpr' in a)) {
-      throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'unnest is only supported over ARRAY[…] constructors (array values are not supported yet)', at(ctx, f.location));
+    if (!('A_ArrayExpr' in a) || (a.A_ArrayExpr.elements ?? []).length === 0) {
+      const array = analyzeExpr(a, ctx);
+      const type = array.type.element;
+      if (!type) throw new SqlError(SQLSTATE.UNDEFINED_FUNCTION, `function unnest(${formatType(array.type)}) does not exist`, at(ctx, f.location));
+      return { fn: { kind: 'elements', type, array }, name: 'unnest' };
     }
     const elements = a.A_ArrayExpr.elements ?? [];
-    if (elements.length === 0) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'unnest of an empty ARRAY[] is not supported', at(ctx, a.A_ArrayExpr.location));
     if (elements.some((e) => 'A_ArrayExpr' in e)) {
       throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'unnest of multidimensional arrays is not supported', at(ctx, a.A_ArrayExpr.location));
     }

@@ -11,7 +11,7 @@ import { schemaName, searchSchemaIds } from '../catalog/system/namespaces.js';
 import { rowValues, systemTable, systemTableByOid, SYSTEM_TABLES } from '../catalog/system/registry.js';
 import { checkOfOid, foreignKeyOfOid, indexOfOid, indexOid, roleNameByOid, roleOid, type SystemView } from '../catalog/system/view.js';
 import { SQLSTATE, SqlError } from '../errors.js';
-import { T, formatType, parseText, resolveOperator, typeByOid, typeFromName, withTypmod, type Datum, type SqlType } from '../types/index.js';
+import { SqlArray, T, formatType, parseText, resolveOperator, typeByOid, typeFromName, withTypmod, type Datum, type SqlType } from '../types/index.js';
 import type { ExprContext, SessionInfo } from './analyze-expr.js';
 import type { PlanContext } from './context.js';
 import type { Expr } from './expr.js';
@@ -148,25 +148,16 @@ function relationOid(view: SystemView, text: string): number {
 const REG_TYPES = new Set(['regclass', 'regtype', 'regnamespace', 'regrole', 'regproc', 'regprocedure', 'regoper', 'regoperator', 'regconfig', 'regdictionary', 'regcollation']);
 
 /**
- * Casts to reg* types and to array types, or undefined for other casts. A
- * reg* value is an OID: from a name it is that OID (so comparisons with oid
- * columns work), from an OID it is the name as text (what it prints as).
- * Arrays are their text form.
+ * Casts to reg* types, or undefined for other casts. A reg* value is an OID:
+ * from a name it is that OID (so comparisons with oid columns work), from an
+ * OID it is the name as text (what it prints as).
  */
 export function systemCast(typeName: TypeNameNode | undefined, analyzeArg: () => Expr, ctx: ExprContext, location: number | undefined): Expr | undefined {
   const names = (typeName?.names ?? []).map((n) => ('String' in n ? (n.String.sval ?? '') : ''));
   const last = names[names.length - 1] ?? '';
-  const isArray = (typeName?.arrayBounds?.length ?? 0) > 0;
-  if (!isArray && !REG_TYPES.has(last)) return undefined;
+  if ((typeName?.arrayBounds?.length ?? 0) > 0 || !REG_TYPES.has(last)) return undefined;
   const arg = analyzeArg();
   const where = positionOf(ctx, location);
-  if (isArray) {
-    if (arg.type.oid === T.unknown.oid || arg.type.oid === T.text.oid) {
-      const checked = (d: Datum) => (d === null ? null : formatArrayText(parseArrayText(text(d))));
-      return arg.kind === 'const' ? { kind: 'const', type: T.text, value: checked(arg.value) } : call(T.text, [arg], ([v]) => checked(v ?? null));
-    }
-    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'array types are not supported yet', where);
-  }
   const view = viewOf(ctx.session);
   if (!view || (last !== 'regclass' && last !== 'regtype' && last !== 'regnamespace' && last !== 'regrole')) {
     throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `type ${last} is not supported`, where);
@@ -438,22 +429,18 @@ export function arraySubscript(arg: Expr, indirection: readonly Node[], analyze:
   });
 }
 
-const str2 = (sval: string): Node => ({ A_Const: { sval: { sval } } });
 const ref = (name: string): Node => ({ ColumnRef: { fields: [{ String: { sval: name } }] } });
 
 /**
- * ARRAY(subquery) as a scalar subquery aggregating the element texts (in the
- * subquery's order), turned into the array's text form; '{}' when empty.
- * Elements are joined by \u0001 and NULL is \u0002 (text cannot hold NUL):
- * an element text containing those control characters would be split wrongly.
+ * ARRAY(subquery) as a scalar subquery aggregating the elements with
+ * array_agg (in the subquery's order); an empty array when there are none.
  */
 export function arraySubquery(s: SubLinkNode, ctx: ExprContext): Expr {
   const where = positionOf(ctx, s.location);
   if (!ctx.subqueries) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'subqueries are not allowed here', where);
   if (!s.subselect) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'ARRAY without a subquery', where);
-  const element: Node = { CoalesceExpr: { args: [{ TypeCast: { arg: ref('element'), typeName: { names: [{ String: { sval: 'text' } }], typemod: -1 } } }, str2('\u0002')] } };
   const aggregate: Node = { SelectStmt: {
-    targetList: [{ ResTarget: { val: { FuncCall: { funcname: [{ String: { sval: 'string_agg' } }], args: [element, str2('\u0001')], funcformat: 'COERCE_EXPLICIT_CALL' } } } }],
+    targetList: [{ ResTarget: { val: { FuncCall: { funcname: [{ String: { sval: 'array_agg' } }], args: [ref('element')], funcformat: 'COERCE_EXPLICIT_CALL' } } } }],
     fromClause: [{ RangeSubselect: { subquery: s.subselect, alias: { aliasname: '_array', colnames: [{ String: { sval: 'element' } }] } } }],
     limitOption: 'LIMIT_OPTION_DEFAULT',
     op: 'SETOP_NONE',
@@ -462,8 +449,9 @@ export function arraySubquery(s: SubLinkNode, ctx: ExprContext): Expr {
   if (planned.correlated && ctx.grouping) {
     throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'correlated subqueries after GROUP BY or aggregates are not supported yet', where);
   }
-  const value: Expr = { kind: 'subqueryValue', type: T.text, id: planned.id };
-  return call(T.text, [value], ([joined]) => (joined === null || joined === undefined ? '{}' : formatArrayText(text(joined).split('\u0001').map((e) => (e === '\u0002' ? null : e)))), false);
+  const type = planned.columns[0] ?? T.text;
+  const value: Expr = { kind: 'subqueryValue', type, id: planned.id };
+  return call(type, [value], ([array]) => array ?? new SqlArray([]), false);
 }
 
 export { SYSTEM_TABLES };

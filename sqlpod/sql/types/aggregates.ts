@@ -1,7 +1,7 @@
 // Aggregate functions. DISTINCT is handled here: duplicate argument tuples
 // (equal under compare(), detected through their key encodings) are skipped.
 import { SQLSTATE } from '../errors.js';
-import { PSEUDO, T, sqlError, type Datum, type SqlType } from './catalog.js';
+import { PSEUDO, SqlArray, T, arrayOf, sqlError, type Datum, type SqlType } from './catalog.js';
 import { compare } from './compare.js';
 import type { Interval} from './interval.js';
 import { addInterval, divInterval } from './interval.js';
@@ -146,13 +146,33 @@ function withNullsAndDistinct(def: AggDef, args: readonly SqlType[], distinct: b
   };
 }
 
+/** array_agg(x): the inputs in the order they arrive, NULLs kept; NULL for no input. */
+function arrayAgg(arg: SqlType, distinct: boolean): ResolvedAggregate {
+  const element = arg.oid === T.unknown.oid ? T.text : arg;
+  if (element.element) throw sqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'array_agg over arrays (multidimensional arrays) is not supported');
+  const result = arrayOf(element);
+  if (!result) throw sqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `arrays of type ${element.name} are not supported`);
+  const def: AggDef = {
+    args: [element],
+    result,
+    strict: false,
+    make: () => {
+      const items: Datum[] = [];
+      // A copy: window frames read the result and then keep adding.
+      return { add: ([x]) => void items.push(x ?? null), result: () => (items.length === 0 ? null : new SqlArray([...items])) };
+    },
+  };
+  return { name: 'array_agg', result, args: [element], create: () => withNullsAndDistinct(def, [element], distinct) };
+}
+
 export function isAggregateName(name: string): boolean {
-  return AGGS.has(name.toLowerCase());
+  return AGGS.has(name.toLowerCase()) || name.toLowerCase() === 'array_agg';
 }
 
 /** Resolves an aggregate call; count(*) is name 'count' with no arguments. */
 export function resolveAggregate(name: string, args: readonly SqlType[], distinct: boolean): ResolvedAggregate {
   const lower = name.toLowerCase();
+  if (lower === 'array_agg' && args.length === 1) return arrayAgg(args[0] ?? T.text, distinct);
   const chosen = selectCandidate(AGGS.get(lower) ?? [], args);
   const signature = `${lower}(${args.length === 0 && lower === 'count' ? '*' : args.map((a) => a.name).join(', ')})`;
   if (chosen === 'none') {

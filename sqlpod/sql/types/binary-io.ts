@@ -1,5 +1,6 @@
 // Binary send/receive formats (typsend/typreceive) of the wire protocol.
 import { SQLSTATE } from '../errors.js';
+import { arrayRecv, arraySend } from './arrays.js';
 import { T, sqlError, type Datum, type SqlType } from './catalog.js';
 import { isValidDate, isValidTimestamp, DT_NOBEGIN, DT_NOEND } from './datetime.js';
 import { Interval } from './interval.js';
@@ -81,6 +82,8 @@ function int64(v: bigint): Buffer {
 
 /** The type's receive function. */
 export function parseBinary(t: SqlType, buf: Buffer): Datum {
+  const element = t.element;
+  if (element) return arrayRecv(t, buf, (b) => parseBinary(element, b));
   switch (t.oid) {
     case T.bool.oid:
       needLength(buf, 1);
@@ -149,6 +152,8 @@ export function parseBinary(t: SqlType, buf: Buffer): Datum {
 /** The type's send function. */
 export function formatBinary(t: SqlType, d: Datum): Buffer {
   if (d === null) throw new TypeError('formatBinary: SQL NULL has no binary form');
+  const element = t.element;
+  if (element) return arraySend(t, d, (e) => formatBinary(element, e));
   switch (t.oid) {
     case T.bool.oid:
       return Buffer.from([d === true ? 1 : 0]);

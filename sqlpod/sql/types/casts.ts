@@ -2,7 +2,8 @@
 // conversion casts (anything to a string type on assignment, a string type to
 // anything explicitly) and unknown literals (to anything, implicitly).
 import { SQLSTATE } from '../errors.js';
-import { DEFAULT_CONTEXT, T, sqlError, withTypmod, type Datum, type SqlType, type TypeContext } from './catalog.js';
+import { arrayValue } from './arrays.js';
+import { DEFAULT_CONTEXT, SqlArray, T, sqlError, withTypmod, type Datum, type SqlType, type TypeContext } from './catalog.js';
 import { bpcharTrim } from './compare.js';
 import {
   dateToTimestamp,
@@ -65,6 +66,7 @@ export function findCast(from: SqlType, to: SqlType, context: CastContext): 'exa
     if (to.category === 'P') return null;
     return (to.oid === T.text.oid || to.oid === T.varchar.oid) && !typmodChange ? 'exact' : 'coerce';
   }
+  if (from.element && to.element) return findCast(from.element, to.element, context) === null ? null : 'coerce';
   const entry = CAST_MAP.get(`${from.typname}:${to.typname}`);
   if (entry !== undefined) {
     if (entry.context > rank) return null;
@@ -131,6 +133,8 @@ function convert(d: Datum, from: SqlType, to: SqlType, ctx: TypeContext): Datum 
   if (from.oid === to.oid) return d;
   if (from.oid === T.unknown.oid) return parseText(to.oid === T.interval.oid ? to : withTypmod(to, -1), d as string, ctx);
   if (from.oid === T.jsonb.oid && JSONB_TARGET[t] !== undefined) return fromJsonb(d as Jsonb, to);
+  const [fromElement, toElement] = [from.element, to.element];
+  if (fromElement && toElement) return new SqlArray(arrayValue(d).items.map((e) => castDatum(e, fromElement, toElement, 'explicit', ctx)));
   switch (`${f}:${t}`) {
     case 'int2:int4':
     case 'int2:oid':

@@ -7,7 +7,7 @@ import type { Interval } from './interval.js';
 import type { Jsonb } from './jsonb.js';
 
 /** pg_type.typcategory letters. */
-export type TypeCategory = 'B' | 'D' | 'N' | 'P' | 'S' | 'T' | 'U' | 'X';
+export type TypeCategory = 'A' | 'B' | 'D' | 'N' | 'P' | 'S' | 'T' | 'U' | 'X';
 
 export interface SqlType {
   readonly oid: number;
@@ -21,13 +21,20 @@ export interface SqlType {
   readonly typeSize: number;
   readonly category: TypeCategory;
   readonly preferred: boolean;
+  /** For an array type (category 'A'), its element type; arrays are one-dimensional with lower bound 1. */
+  readonly element?: SqlType;
+}
+
+/** A one-dimensional array value; NULL elements are null. */
+export class SqlArray {
+  constructor(readonly items: readonly Datum[]) {}
 }
 
 /**
  * A value of some SqlType. SQL NULL is null. See the module README in index.ts
  * for which JavaScript representation each type uses.
  */
-export type Datum = null | boolean | number | bigint | string | Buffer | Numeric | Interval | Jsonb;
+export type Datum = null | boolean | number | bigint | string | Buffer | Numeric | Interval | Jsonb | SqlArray;
 
 /** Session settings the type functions depend on. */
 export interface TypeContext {
@@ -91,7 +98,22 @@ export const PSEUDO = {
   void: def(2278, 'void', 'void', 4, 'P'),
 } as const;
 
-const BY_OID = new Map<number, SqlType>(Object.values(T).map((t) => [t.oid, t]));
+// PostgreSQL's array type OIDs (pg_type.typarray) for the element types Shoal has.
+const ARRAY_OIDS: readonly (readonly [SqlType, number])[] = [
+  [T.bool, 1000], [T.bytea, 1001], [T.name, 1003], [T.int2, 1005], [T.int4, 1007], [T.text, 1009], [T.oid, 1028],
+  [T.bpchar, 1014], [T.varchar, 1015], [T.int8, 1016], [T.float4, 1021], [T.float8, 1022], [T.timestamp, 1115],
+  [T.date, 1182], [T.timestamptz, 1185], [T.interval, 1187], [T.numeric, 1231], [T.uuid, 2951], [T.jsonb, 3807],
+];
+const ARRAY_OF = new Map<number, SqlType>(
+  ARRAY_OIDS.map(([e, oid]) => [e.oid, Object.freeze({ oid, name: `${e.name}[]`, typname: `_${e.typname}`, typmod: -1, typeSize: -1, category: 'A' as const, preferred: false, element: e })]),
+);
+
+/** The array type whose elements are `t` (modifiers dropped), or undefined when Shoal has none. */
+export function arrayOf(t: SqlType): SqlType | undefined {
+  return ARRAY_OF.get(t.oid);
+}
+
+const BY_OID = new Map<number, SqlType>([...Object.values(T), ...ARRAY_OF.values()].map((t) => [t.oid, t]));
 
 export function typeByOid(oid: number): SqlType | undefined {
   return BY_OID.get(oid);
@@ -170,14 +192,14 @@ export function formatType(t: SqlType): string {
       return `interval${INTERVAL_RANGES.get(intervalTypmodRange(m)) ?? ''}${p === INTERVAL_FULL_PRECISION ? '' : `(${p})`}`;
     }
     default:
-      return t.name;
+      return t.element ? `${formatType(t.element)}[]` : t.name;
   }
 }
 
 // Names a TypeName node can carry: pg_type.typname values plus the SQL
 // spellings users may pass unparsed ('integer', 'double precision', ...).
 const BY_NAME: ReadonlyMap<string, SqlType> = new Map<string, SqlType>([
-  ...Object.values(T).map((t): [string, SqlType] => [t.typname, t]),
+  ...[...Object.values(T), ...ARRAY_OF.values()].map((t): [string, SqlType] => [t.typname, t]),
   ['smallint', T.int2],
   ['integer', T.int4],
   ['int', T.int4],

@@ -1,5 +1,6 @@
 // The total order of each type, as its default btree operator class defines it.
 // Text types compare by code point: Shoal's only collation is C.
+import { compareArrays } from './arrays.js';
 import { T, type Datum, type SqlType } from './catalog.js';
 import type { Interval} from './interval.js';
 import { compareInterval } from './interval.js';
@@ -26,6 +27,8 @@ function cmp<V extends number | bigint | string>(a: V, b: V): number {
 
 /** Negative, zero or positive as a sorts before, with or after b (both non-null values of type t). */
 export function compare(t: SqlType, a: Datum, b: Datum): number {
+  const element = t.element;
+  if (element) return compareArrays(a, b, (x, y) => compare(element, x, y));
   switch (t.oid) {
     case T.bool.oid:
       return Number(a) - Number(b);

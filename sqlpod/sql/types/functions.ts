@@ -2,6 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { SQLSTATE } from '../errors.js';
 import { ADVISORY_FUNCTIONS, callSite, returnsBoolean } from '../locks/functions.js';
+import { arrayValue } from './arrays.js';
 import { PSEUDO, T, sqlError, XSTATE, type Datum, type SqlType, type TypeContext } from './catalog.js';
 import {
   DT_NOBEGIN,
@@ -333,6 +334,8 @@ fnDef('justify_interval', [T.interval], T.interval, ([i]) => justifyDays(justify
 /** datum_to_jsonb: SQL values as JSON (numbers stay numbers, dates in ISO 8601 as JSON strings). */
 export function datumToJson(t: SqlType, d: Datum, ctx?: TypeContext): JsonValue {
   if (d === null) return null;
+  const element = t.element;
+  if (element) return arrayValue(d).items.map((e) => datumToJson(element, e, ctx));
   switch (t.oid) {
     case T.jsonb.oid:
       return (d as Jsonb).value;

@@ -17,8 +17,11 @@
 //                                   ±infinity are int64 max/min
 //   interval                        Interval { months, days, micros }
 //   jsonb                           Jsonb { value } (JSON null is a Jsonb whose value is null)
+//   arrays (one-dimensional)        SqlArray { items } (NULL elements are null)
 export {
   T,
+  SqlArray,
+  arrayOf,
   DEFAULT_CONTEXT,
   formatType,
   isSerialName,
@@ -39,6 +42,7 @@ export { Jsonb, type JsonObject, type JsonValue } from './jsonb.js';
 export { formatText, parseText } from './text-io.js';
 export { formatBinary, parseBinary } from './binary-io.js';
 export { compare } from './compare.js';
+export { arrayValue } from './arrays.js';
 export { castDatum, coerceToTypmod, findCast, type CastContext } from './casts.js';
 export { resolveOperator, type OperatorFn, type ResolvedOperator } from './operators.js';
 export { datumToJson, resolveFunction, type FunctionContext, type FunctionFn, type ResolvedFunction } from './functions.js';

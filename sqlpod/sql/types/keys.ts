@@ -9,7 +9,8 @@
 // 0, char(n) without its padding beyond the column length, interval as days +
 // microseconds (months folded into 30-day days). Row values are stored
 // separately with encodeValue, which keeps everything.
-import { T, type Datum, type SqlType } from './catalog.js';
+import { arrayValue } from './arrays.js';
+import { SqlArray, T, type Datum, type SqlType } from './catalog.js';
 import { bpcharTrim } from './compare.js';
 import { Interval, USECS_PER_DAY, intervalSpan } from './interval.js';
 import { Jsonb, isJsonArray, isJsonObject, type JsonValue } from './jsonb.js';
@@ -337,7 +338,23 @@ function readJsonb(s: Source): Jsonb {
   return new Jsonb(raw ? (out[0] ?? null) : out);
 }
 
+// An array key is its elements, each a value marker and its encoding or a
+// NULL marker above it (NULL elements sort last), then a terminator below
+// both, so a prefix sorts first.
+const ARRAY_END = 0x00;
+const ELEMENT_VALUE = 0x01;
+const ELEMENT_NULL = 0x02;
+
 function writeValue(t: SqlType, d: Datum, w: KeyWriter): void {
+  const element = t.element;
+  if (element) {
+    for (const e of arrayValue(d).items) {
+      w.byte(e === null ? ELEMENT_NULL : ELEMENT_VALUE);
+      if (e !== null) writeValue(element, e, w);
+    }
+    w.byte(ARRAY_END);
+    return;
+  }
   switch (t.oid) {
     case T.bool.oid:
       w.byte(d === true ? 1 : 0);
@@ -396,6 +413,12 @@ function writeValue(t: SqlType, d: Datum, w: KeyWriter): void {
 }
 
 function readValue(t: SqlType, s: Source): Datum {
+  const element = t.element;
+  if (element) {
+    const items: Datum[] = [];
+    for (let marker = s.byte(); marker !== ARRAY_END; marker = s.byte()) items.push(marker === ELEMENT_NULL ? null : readValue(element, s));
+    return new SqlArray(items);
+  }
   switch (t.oid) {
     case T.bool.oid:
       return s.byte() === 1;

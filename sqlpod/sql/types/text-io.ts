@@ -2,7 +2,8 @@
 // accepted spellings, error codes and messages, DateStyle ISO, MDY and
 // extra_float_digits = 1 (shortest round-trip floats, PostgreSQL 12+).
 import { SQLSTATE } from '../errors.js';
-import { DEFAULT_CONTEXT, T, VARHDRSZ, numericTypmodPrecision, numericTypmodScale, sqlError, type Datum, type SqlType, type TypeContext } from './catalog.js';
+import { arrayValue, formatArrayItems, parseArrayItems } from './arrays.js';
+import { DEFAULT_CONTEXT, SqlArray, T, VARHDRSZ, numericTypmodPrecision, numericTypmodScale, sqlError, type Datum, type SqlType, type TypeContext } from './catalog.js';
 import { formatDate, formatTimestamp, formatTimestamptz, parseDate, parseTimestamp, roundTimestamp } from './datetime.js';
 import { Interval, applyIntervalTypmod, formatInterval, parseInterval } from './interval.js';
 import { Jsonb, parseJsonb } from './jsonb.js';
@@ -299,6 +300,8 @@ export function applyTypmod(t: SqlType, d: Datum, explicit: boolean): Datum {
 
 /** The type's input function (typmod applied as the input function would). */
 export function parseText(t: SqlType, text: string, ctx: TypeContext = DEFAULT_CONTEXT): Datum {
+  const element = t.element;
+  if (element) return new SqlArray(parseArrayItems(text).map((e) => (e === null ? null : parseText(element, e, ctx))));
   switch (t.oid) {
     case T.bool.oid:
       return parseBool(text);
@@ -346,6 +349,8 @@ export function parseText(t: SqlType, text: string, ctx: TypeContext = DEFAULT_C
 /** The type's output function. */
 export function formatText(t: SqlType, d: Datum, ctx: TypeContext = DEFAULT_CONTEXT): string {
   if (d === null) throw new TypeError('formatText: SQL NULL has no text form');
+  const element = t.element;
+  if (element) return formatArrayItems(arrayValue(d).items.map((e) => (e === null ? null : formatText(element, e, ctx))));
   switch (t.oid) {
     case T.bool.oid:
       if (typeof d !== 'boolean') throw badDatum(t, d);

@@ -2,7 +2,8 @@
 // varints for integers and lengths, raw IEEE bits for floats (so -0 and NaN
 // survive), numeric with its scale, jsonb as its text. SQL NULL has no value
 // encoding; rows record absence instead.
-import { T, type Datum, type SqlType } from './catalog.js';
+import { arrayValue } from './arrays.js';
+import { SqlArray, T, type Datum, type SqlType } from './catalog.js';
 import { Interval } from './interval.js';
 import type { Jsonb} from './jsonb.js';
 import { parseJsonb } from './jsonb.js';
@@ -52,6 +53,17 @@ const NUMERIC_KIND = { finite: 0, nan: 1, inf: 2, '-inf': 3 } as const;
 /** Appends the exact encoding of a non-null value. */
 export function encodeValue(t: SqlType, d: Datum, out: KeyWriter): void {
   if (d === null) throw new TypeError('encodeValue: SQL NULL has no value encoding');
+  const element = t.element;
+  if (element) {
+    // Element count, then per element 0 (NULL) or 1 and its value.
+    const { items } = arrayValue(d);
+    writeUvarint(out, BigInt(items.length));
+    for (const e of items) {
+      out.byte(e === null ? 0 : 1);
+      if (e !== null) encodeValue(element, e, out);
+    }
+    return;
+  }
   switch (t.oid) {
     case T.bool.oid:
       out.byte(d === true ? 1 : 0);
@@ -122,6 +134,13 @@ export function encodeValue(t: SqlType, d: Datum, out: KeyWriter): void {
 
 /** Reads a value written by encodeValue. */
 export function decodeValue(t: SqlType, reader: KeyReader): Datum {
+  const element = t.element;
+  if (element) {
+    const n = Number(readUvarint(reader));
+    const items: Datum[] = [];
+    for (let k = 0; k < n; k++) items.push(reader.byte() === 0 ? null : decodeValue(element, reader));
+    return new SqlArray(items);
+  }
   switch (t.oid) {
     case T.bool.oid:
       return reader.byte() === 1;

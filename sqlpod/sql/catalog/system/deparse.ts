@@ -24,6 +24,12 @@ export function quoteLiteral(text: string): string {
 export function deparseStored(json: string, type?: SqlType, pretty = false): string {
   const node = JSON.parse(json) as Node;
   if (type && 'A_Const' in node && node.A_Const.sval !== undefined) return typedLiteral(node.A_Const.sval.sval ?? '', { ...type, typmod: -1 });
+  const element = type?.element;
+  if (element && 'A_ArrayExpr' in node) {
+    // ARRAY[…] as a column default: its elements are constants of the element type, shown as such.
+    const typed = (e: Node) => ('A_Const' in e && e.A_Const.isnull ? `NULL::${formatType(element)}` : deparseStored(JSON.stringify(e), element, pretty));
+    return `ARRAY[${(node.A_ArrayExpr.elements ?? []).map(typed).join(', ')}]`;
+  }
   const text = deparse(node, pretty);
   return pretty && enclosed(text) ? text.slice(1, -1) : text;
 }
@@ -91,6 +97,7 @@ export function deparse(node: Node, pretty = false): string {
     } catch {
       typeName = names.filter((n) => n !== 'pg_catalog').join('.');
     }
+    if (node.TypeCast.typeName?.arrayBounds?.length) typeName += '[]';
     if (!arg) return `NULL::${typeName}`;
     if ('A_Const' in arg) return `${arg.A_Const.sval !== undefined ? quoteLiteral(arg.A_Const.sval.sval ?? '') : sub(arg)}::${typeName}`;
     // ruleutils parenthesizes a cast's argument unless pretty and it is a simple node.
@@ -130,6 +137,7 @@ export function deparse(node: Node, pretty = false): string {
   if ('SQLValueFunction' in node) {
     return (node.SQLValueFunction.op ?? '').replace('SVFOP_', '').replace(/_N$/, '');
   }
+  if ('A_ArrayExpr' in node) return `ARRAY[${(node.A_ArrayExpr.elements ?? []).map(sub).join(', ')}]`;
   throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `showing the expression kind ${Object.keys(node)[0] ?? '?'} is not supported`);
 }
 

@@ -108,7 +108,7 @@ export function columnsRows(view: SystemView): SystemRow[] {
         ordinal_position: num,
         column_default: dflt === null ? null : deparseStored(dflt, t),
         is_nullable: notNull ? 'NO' : 'YES',
-        data_type: t.name,
+        data_type: t.element ? 'ARRAY' : t.name,
         ...typeFacts(t),
         collation_name: null,
         udt_catalog: catalogName,

@@ -1,6 +1,6 @@
-// pg_type and pg_collation: the built-in types Shoal has and the three
+// pg_type and pg_collation: the built-in types Shoal has (with their array types) and the three
 // collations every PostgreSQL database has.
-import { T, type SqlType } from '../../types/index.js';
+import { T, arrayOf, type SqlType } from '../../types/index.js';
 import { columns } from './columns.js';
 import { collationOf } from './relations.js';
 import { OID, ownerOid, type SystemRow, type SystemView } from './view.js';
@@ -13,13 +13,29 @@ export const PG_TYPE_COLUMNS = columns(`
   typbasetype:oid typtypmod:int4 typndims:int4 typcollation:oid typdefaultbin:node typdefault:text
   typacl:array`);
 
-/** PostgreSQL's array type OIDs of the built-in types (pg_type.typarray). */
-const ARRAY_OIDS: Readonly<Record<number, number>> = {
-  16: 1000, 17: 1001, 19: 1003, 20: 1016, 21: 1005, 23: 1007, 25: 1009, 26: 1028, 700: 1021, 701: 1022,
-  1042: 1014, 1043: 1015, 1082: 1182, 1114: 1115, 1184: 1185, 1186: 1187, 1700: 1231, 2950: 2951, 3802: 3807,
-};
-
 function typeRow(t: SqlType, owner: number): SystemRow {
+  const element = t.element;
+  if (element) {
+    return {
+      ...typeRow(element, owner),
+      oid: t.oid,
+      typname: t.typname,
+      typlen: -1,
+      typbyval: false,
+      typcategory: 'A',
+      typispreferred: false,
+      typsubscript: 'array_subscript_handler',
+      typelem: element.oid,
+      typarray: 0,
+      typinput: 'array_in',
+      typoutput: 'array_out',
+      typreceive: 'array_recv',
+      typsend: 'array_send',
+      typanalyze: 'array_typanalyze',
+      typalign: element.typeSize === 8 ? 'd' : 'i',
+      typstorage: 'x',
+    };
+  }
   return {
     oid: t.oid,
     typname: t.typname,
@@ -35,7 +51,7 @@ function typeRow(t: SqlType, owner: number): SystemRow {
     typrelid: 0,
     typsubscript: '-',
     typelem: 0,
-    typarray: ARRAY_OIDS[t.oid] ?? 0,
+    typarray: arrayOf(t)?.oid ?? 0,
     typinput: `${t.typname}in`,
     typoutput: `${t.typname}out`,
     typreceive: `${t.typname}recv`,
@@ -55,7 +71,10 @@ function typeRow(t: SqlType, owner: number): SystemRow {
 
 export function pgTypeRows(view: SystemView): SystemRow[] {
   const owner = ownerOid(view);
-  return Object.values(T).map((t) => typeRow(t, owner));
+  return Object.values(T).flatMap((t) => {
+    const array = arrayOf(t);
+    return array ? [typeRow(t, owner), typeRow(array, owner)] : [typeRow(t, owner)];
+  });
 }
 
 export const PG_COLLATION_COLUMNS = columns(`
