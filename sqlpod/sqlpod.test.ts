@@ -134,18 +134,23 @@ describe('DDL and DML over node-postgres', () => {
     await db.query("INSERT INTO evolve VALUES (1, 'x')");
     await db.query('ALTER TABLE evolve ADD COLUMN b integer DEFAULT 42');
     await db.query('ALTER TABLE evolve RENAME COLUMN a TO title');
-    await db.query("INSERT INTO evolve (id, title, b) VALUES (2, 'y', 1)");
+    await db.query("INSERT INTO evolve (id, title, b) VALUES (2, 'y', 1), (3, 'z', NULL)");
+    // A NULL written after the ADD COLUMN stays NULL; only rows older than the column read its default.
+    await db.query('UPDATE evolve SET b = NULL WHERE id = 2');
     expect((await db.query('SELECT id, title, b FROM evolve ORDER BY id')).rows).toEqual([
       { id: 1, title: 'x', b: 42 },
-      { id: 2, title: 'y', b: 1 },
+      { id: 2, title: 'y', b: null },
+      { id: 3, title: 'z', b: null },
     ]);
+    await db.query('UPDATE evolve SET b = 1 WHERE id = 2');
     await db.query('ALTER TABLE evolve DROP COLUMN title');
     expect((await db.query('SELECT * FROM evolve ORDER BY id')).rows).toEqual([
       { id: 1, b: 42 },
       { id: 2, b: 1 },
+      { id: 3, b: null },
     ]);
     await db.query('ALTER TABLE evolve RENAME TO evolved');
-    expect((await db.query('SELECT count(*) FROM evolved')).rows).toEqual([{ count: '2' }]);
+    expect((await db.query('SELECT count(*) FROM evolved')).rows).toEqual([{ count: '3' }]);
     await db.query('TRUNCATE evolved');
     expect((await db.query('SELECT count(*) FROM evolved')).rows).toEqual([{ count: '0' }]);
   });

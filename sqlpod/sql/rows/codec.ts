@@ -15,8 +15,12 @@ import { KeyReader, KeyWriter, decodeKey, decodeValue, encodeKey, encodeValue, t
  * First byte of every row and index value: lets the format change later.
  * Row values: FORMAT_V1, then per non-NULL non-key column: uvarint column id,
  * uvarint length, value bytes (so a dropped column's bytes can be skipped).
+ * A NULL is normally just absent, but absent means "the missing value" for a
+ * column added with a default, so those columns' NULLs are listed explicitly:
+ * under the reserved column id 0, whose bytes are the NULL columns' uvarint ids.
  */
 const FORMAT_V1 = 1;
+const NULL_COLUMNS_ID = 0;
 
 export interface IndexEntry {
   readonly key: Buffer;
@@ -31,6 +35,7 @@ export class RowCodec {
   private readonly pkDescending: readonly boolean[];
   private readonly valueSlots: readonly number[];
   private readonly missing: readonly Datum[];
+  private readonly nullMarkedSlots: readonly number[];
   readonly primaryPrefix: Buffer;
 
   constructor(
@@ -47,6 +52,7 @@ export class RowCodec {
     this.missing = table.columns.map((c, i) =>
       c.missingValue === null ? null : decodeValue(this.types[i] as SqlType, new KeyReader(Buffer.from(c.missingValue, 'base64'))),
     );
+    this.nullMarkedSlots = this.valueSlots.filter((slot) => this.missing[slot] !== null);
     this.primaryPrefix = ks.indexPrefix(table.id, PRIMARY_INDEX_ID);
   }
 
@@ -87,6 +93,13 @@ export class RowCodec {
       w.write(encodeUvarint(bytes.length));
       w.write(bytes);
     }
+    const nullIds = this.nullMarkedSlots.filter((slot) => (row[slot] ?? null) === null).map((slot) => encodeUvarint(this.table.columns[slot]?.id ?? 0));
+    if (nullIds.length > 0) {
+      const bytes = Buffer.concat(nullIds);
+      w.write(encodeUvarint(NULL_COLUMNS_ID));
+      w.write(encodeUvarint(bytes.length));
+      w.write(bytes);
+    }
     return w.finish();
   }
 
@@ -102,12 +115,25 @@ export class RowCodec {
       const size = decodeUvarint(value, offset + id.length);
       const start = offset + id.length + size.length;
       offset = start + size.value;
+      if (id.value === NULL_COLUMNS_ID) {
+        this.clearNullColumns(value.subarray(start, offset), row);
+        continue;
+      }
       const slot = this.slotOf.get(id.value);
       // A dropped column's value stays in old rows until they are written again.
       if (slot === undefined || this.pkSlotSet.has(slot)) continue;
       row[slot] = decodeValue(this.types[slot] as SqlType, new KeyReader(value.subarray(start, offset)));
     }
     return row;
+  }
+
+  private clearNullColumns(ids: Buffer, row: Row): void {
+    for (let at = 0; at < ids.length; ) {
+      const id = decodeUvarint(ids, at);
+      at += id.length;
+      const slot = this.slotOf.get(id.value);
+      if (slot !== undefined && !this.pkSlotSet.has(slot)) row[slot] = null;
+    }
   }
 
   /** The entry a secondary index holds for a row. */
