@@ -53,18 +53,25 @@ interface Output {
 
 /** psql -c, unaligned (no padding, so names of different lengths do not shift columns); async, since the pod runs in this process. */
 function psql(side: 'shoal' | 'postgres', command: string, extra: readonly string[] = []): Promise<Output> {
-  const target =
-    side === 'shoal'
-      ? { args: ['-d', stack.url()], env: {} }
-      : { args: ['-h', postgres.host, '-p', String(postgres.port), '-U', 'postgres', '-d', 'postgres'], env: {} };
+  return runPsql(side, [...extra, '-c', command]);
+}
+
+/** psql reading a script from stdin. */
+function psqlScript(side: 'shoal' | 'postgres', script: string, extra: readonly string[] = []): Promise<Output> {
+  return runPsql(side, [...extra, '-f', '-'], script);
+}
+
+function runPsql(side: 'shoal' | 'postgres', args: readonly string[], stdin?: string): Promise<Output> {
+  const target = side === 'shoal' ? ['-d', stack.url()] : ['-h', postgres.host, '-p', String(postgres.port), '-U', 'postgres', '-d', 'postgres'];
   return new Promise((resolve, reject) => {
-    const child = spawn('psql', [...target.args, '-X', '-A', ...extra, '-c', command], { env: { ...process.env, ...target.env } });
+    const child = spawn('psql', [...target, '-X', '-A', ...args]);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
   });
 }
 
@@ -181,6 +188,24 @@ describe('what knex and other clients read', () => {
       const [s, p] = await Promise.all([shoal.query({ text: sql, rowMode: 'array' }), reference.query({ text: sql, rowMode: 'array' })]);
       expect(s.rows, sql).toEqual(p.rows);
     }
+  });
+
+  it('ON_ERROR_ROLLBACK: a failed statement in a block is rolled back to psql\'s savepoint and the block goes on', async () => {
+    const script = [
+      'CREATE TABLE onerr (id int PRIMARY KEY);',
+      'BEGIN;',
+      'INSERT INTO onerr VALUES (1);',
+      'INSERT INTO onerr VALUES (1);',
+      'INSERT INTO onerr VALUES (2);',
+      'COMMIT;',
+      'SELECT id FROM onerr ORDER BY id;',
+      'DROP TABLE onerr;',
+    ].join('\n');
+    const [s, p] = await Promise.all([psqlScript('shoal', script, ['-v', 'ON_ERROR_ROLLBACK=on']), psqlScript('postgres', script, ['-v', 'ON_ERROR_ROLLBACK=on'])]);
+    expect(s.stdout).toBe(p.stdout);
+    expect(s.stdout).toContain('id\n1\n2\n(2 rows)');
+    expect(s.stderr.replace(/^psql:<stdin>:\d+: /gm, '')).toMatch(/^ERROR: {2}duplicate key value violates unique constraint/);
+    expect(p.stderr).toMatch(/duplicate key value/);
   });
 
   it('version() begins with "PostgreSQL "', async () => {

@@ -24,9 +24,9 @@ import { compile, type EvalContext, type Row } from './plan/expr.js';
 import type { OutputColumn, PlanNode, QueryPlan, Subquery } from './plan/plan.js';
 import { planSelect } from './plan/select.js';
 import type { CopyIn, CopyOut, ExecuteResult, FormatCode, EncodedRow, Notice, ParsedStatement, Portal, PreparedStatement, ResultColumn, SqlSession } from './session-api.js';
-import { SERVER_VERSION, SessionSettings } from './settings.js';
+import { SERVER_VERSION, SessionSettings, type SettingScope, type SettingsMark } from './settings.js';
 import { Statement, splitQuery } from './statement.js';
-import { SqlTxn, StaleCatalog, type CatalogCache, type TxnHooks } from './txn.js';
+import { SqlTxn, StaleCatalog, type CatalogCache, type TxnHooks, type TxnMark } from './txn.js';
 import { T, timestampNow, formatBinary, formatText, parseBinary, parseText, typeByOid, type Datum, type SqlType } from './types/index.js';
 import { unsupportedStatement, unsupportedTransactionStatement } from './unsupported.js';
 
@@ -71,6 +71,10 @@ export class Session implements SqlSession {
   /** The explicit block failed: only ROLLBACK/COMMIT are accepted (25P02). */
   private failed = false;
   private implicitFailed = false;
+  /** The open savepoints of the explicit block, oldest first. */
+  private savepoints: { readonly name: string; readonly mark: TxnMark; readonly settings: SettingsMark }[] = [];
+  /** The settings at BEGIN, restored if the block rolls back. */
+  private settingsAtBegin: SettingsMark | null = null;
   private cancelled = false;
   /** When the running statement exceeds statement_timeout (Date.now() scale); Infinity without one. */
   private statementDeadline = Infinity;
@@ -243,7 +247,7 @@ export class Session implements SqlSession {
     this.statementDeadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
     const node = stmt.node;
     if (!node) return { kind: 'empty' };
-    if ('TransactionStmt' in node) return { kind: 'done', tag: await this.transactionControl(node.TransactionStmt.kind ?? '') };
+    if ('TransactionStmt' in node) return { kind: 'done', tag: await this.transactionControl(node.TransactionStmt.kind ?? '', node.TransactionStmt.savepoint_name ?? '') };
     if ('VariableSetStmt' in node) return { kind: 'done', tag: this.set(node.VariableSetStmt) };
     if ('VariableShowStmt' in node) return { kind: 'rows', rows: [[this.show(node.VariableShowStmt.name ?? '')]], tag: 'SHOW', iterator: null };
     if ('DiscardStmt' in node) {
@@ -420,13 +424,14 @@ export class Session implements SqlSession {
     return result.tag;
   }
 
-  private async transactionControl(kind: string): Promise<string> {
+  private async transactionControl(kind: string, savepoint: string): Promise<string> {
     switch (kind) {
       case 'TRANS_STMT_BEGIN':
       case 'TRANS_STMT_START':
         if (this.explicit) {
           this.notices.push({ severity: 'WARNING', code: SQLSTATE.ACTIVE_SQL_TRANSACTION, message: 'there is already a transaction in progress' });
         }
+        if (!this.explicit) this.settingsAtBegin = this.settings.mark();
         this.explicit = true;
         return kind === 'TRANS_STMT_BEGIN' ? 'BEGIN' : 'START TRANSACTION';
       case 'TRANS_STMT_COMMIT': {
@@ -436,12 +441,17 @@ export class Session implements SqlSession {
         }
         const txn = this.txn;
         const failed = this.failed;
+        const settingsAtBegin = this.settingsAtBegin;
         this.resetTransaction();
+        let committed = false;
         try {
           if (failed) return 'ROLLBACK';
           if (txn) await txn.commit();
+          committed = true;
           return 'COMMIT';
         } finally {
+          if (committed) this.settings.commitTransaction();
+          else if (settingsAtBegin) this.settings.restore(settingsAtBegin);
           await this.locks.endTransaction();
         }
       }
@@ -449,22 +459,62 @@ export class Session implements SqlSession {
         if (!this.explicit) {
           this.notices.push({ severity: 'WARNING', code: SQLSTATE.NO_ACTIVE_SQL_TRANSACTION, message: 'there is no transaction in progress' });
         }
+        if (this.settingsAtBegin) this.settings.restore(this.settingsAtBegin);
         this.resetTransaction();
         await this.locks.endTransaction();
         return 'ROLLBACK';
+      case 'TRANS_STMT_SAVEPOINT':
+        if (!this.explicit) throw new SqlError(SQLSTATE.NO_ACTIVE_SQL_TRANSACTION, 'SAVEPOINT can only be used in transaction blocks');
+        this.savepoints.push({ name: savepoint, mark: this.ensureTxn().mark(), settings: this.settings.mark() });
+        return 'SAVEPOINT';
+      case 'TRANS_STMT_RELEASE':
+        this.savepoints.length = this.savepointIndex('RELEASE SAVEPOINT', savepoint);
+        return 'RELEASE';
+      case 'TRANS_STMT_ROLLBACK_TO': {
+        const at = this.savepointIndex('ROLLBACK TO SAVEPOINT', savepoint);
+        const target = this.savepoints[at];
+        // The savepoint stays (it can be rolled back to again); the ones made after it are gone.
+        this.savepoints.length = at + 1;
+        if (target) {
+          this.ensureTxn().rollbackTo(target.mark);
+          this.settings.restore(target.settings);
+        }
+        this.failed = false;
+        return 'ROLLBACK';
+      }
       default:
         throw unsupportedTransactionStatement(kind);
     }
   }
 
+  /** Where the newest savepoint of that name is on the stack (as PostgreSQL, a reused name hides the older one). */
+  private savepointIndex(statement: string, name: string): number {
+    if (!this.explicit) throw new SqlError(SQLSTATE.NO_ACTIVE_SQL_TRANSACTION, `${statement} can only be used in transaction blocks`);
+    const at = this.savepoints.findLastIndex((s) => s.name === name);
+    if (at < 0) throw new SqlError(SQLSTATE.INVALID_SAVEPOINT_SPECIFICATION, `savepoint "${name}" does not exist`);
+    return at;
+  }
+
   private resetTransaction(): void {
     this.txn = null;
+    this.savepoints = [];
+    this.settingsAtBegin = null;
     this.explicit = false;
     this.failed = false;
     this.implicitFailed = false;
   }
 
   private set(stmt: Extract<Node, { VariableSetStmt: unknown }>['VariableSetStmt']): string {
+    const tag = this.applySet(stmt, stmt.is_local ? 'local' : 'session');
+    if (stmt.is_local && !this.explicit) {
+      // Outside a block its transaction ends right here: the value was checked, and is gone again.
+      this.settings.commitTransaction();
+      this.notices.push({ severity: 'WARNING', code: SQLSTATE.NO_ACTIVE_SQL_TRANSACTION, message: 'SET LOCAL can only be used in transaction blocks' });
+    }
+    return tag;
+  }
+
+  private applySet(stmt: Extract<Node, { VariableSetStmt: unknown }>['VariableSetStmt'], scope: SettingScope): string {
     const name = stmt.name ?? '';
     switch (stmt.kind) {
       case 'VAR_RESET':
@@ -474,7 +524,7 @@ export class Session implements SqlSession {
         for (const n of ['search_path', 'timezone', 'application_name', 'extra_float_digits', 'statement_timeout']) this.settings.set(n, null);
         return 'RESET';
       case 'VAR_SET_DEFAULT':
-        this.settings.set(name, null);
+        this.settings.set(name, null, scope);
         return 'SET';
       case 'VAR_SET_MULTI':
         // SET TRANSACTION / SESSION CHARACTERISTICS: every transaction is SERIALIZABLE already.
@@ -485,7 +535,7 @@ export class Session implements SqlSession {
         const values = (stmt.args ?? []).map(settingValue);
         const lower = name.toLowerCase();
         if (lower === 'transaction_isolation') return 'SET';
-        this.settings.set(name, lower === 'search_path' ? values.map((v) => (/^[a-z_][a-z0-9_$]*$/.test(v) ? v : `"${v}"`)).join(', ') : values.join(', '));
+        this.settings.set(name, lower === 'search_path' ? values.map((v) => (/^[a-z_][a-z0-9_$]*$/.test(v) ? v : `"${v}"`)).join(', ') : values.join(', '), scope);
         return 'SET';
       }
     }

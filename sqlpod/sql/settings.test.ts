@@ -50,3 +50,38 @@ describe('time settings', () => {
     expect(s.statementTimeoutMs).toBe(0);
   });
 });
+
+describe('settings across a transaction', () => {
+  it('reports only values that changed, including the ones a rollback restores', () => {
+    const s = new SessionSettings('u', false);
+    s.takeChanged();
+    s.set('application_name', '');
+    expect(s.takeChanged().size).toBe(0);
+    const begin = s.mark();
+    s.set('application_name', 'a');
+    s.set('TimeZone', 'Europe/Paris', 'local');
+    expect(s.takeChanged()).toEqual(new Map([['application_name', 'a'], ['TimeZone', 'Europe/Paris']]));
+    s.restore(begin);
+    expect(s.takeChanged()).toEqual(new Map([['application_name', ''], ['TimeZone', 'UTC']]));
+  });
+
+  it('ends SET LOCAL at commit, keeping a plain SET made after it', () => {
+    const s = new SessionSettings('u', false);
+    s.set('search_path', 'a', 'local');
+    s.set('extra_float_digits', '3', 'local');
+    s.set('extra_float_digits', '2');
+    s.set('search_path', 'b', 'local');
+    s.commitTransaction();
+    expect([s.get('search_path'), s.get('extra_float_digits')]).toEqual(['"$user", public', '2']);
+  });
+
+  it('restores the SET LOCAL bookkeeping of a savepoint', () => {
+    const s = new SessionSettings('u', false);
+    s.set('search_path', 'x', 'local');
+    const savepoint = s.mark();
+    s.set('search_path', 'y');
+    s.restore(savepoint);
+    s.commitTransaction();
+    expect(s.get('search_path')).toBe('"$user", public');
+  });
+});

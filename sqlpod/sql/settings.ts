@@ -123,9 +123,20 @@ function checkTimeZone(v: string): string {
   return trimmed.toLowerCase() === 'utc' ? 'UTC' : trimmed;
 }
 
+/** The settings at some point of a transaction: what ROLLBACK and ROLLBACK TO go back to. */
+export interface SettingsMark {
+  readonly values: ReadonlyMap<string, string>;
+  readonly local: ReadonlyMap<string, string>;
+}
+
+/** SET lasts for the session (unless its transaction rolls back), SET LOCAL to the end of the transaction. */
+export type SettingScope = 'session' | 'local';
+
 export class SessionSettings {
   private readonly values = new Map<string, string>();
   private readonly changed = new Map<string, string>();
+  /** Names SET LOCAL in the open transaction, with the value each takes back when it ends. */
+  private local = new Map<string, string>();
 
   constructor(user: string, superuser: boolean) {
     for (const [name, s] of Object.entries(DEFAULTS)) this.values.set(name, s.value);
@@ -140,15 +151,44 @@ export class SessionSettings {
     return v;
   }
 
-  set(name: string, value: string | null): void {
+  set(name: string, value: string | null, scope: SettingScope = 'session'): void {
     const key = name.toLowerCase();
     const setting = DEFAULTS[key];
     // Custom "prefix.name" settings are allowed, as in PostgreSQL.
     if (!setting && !key.includes('.')) throw new SqlError(SQLSTATE.UNDEFINED_OBJECT, `unrecognized configuration parameter "${name}"`);
     if (setting?.readOnly) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `parameter "${name}" cannot be changed`);
     const next = value === null ? (setting?.value ?? '') : setting?.check ? setting.check(value) : value;
-    this.values.set(key, next);
-    if (setting?.reported) this.changed.set(REPORTED_NAMES[key] ?? key, next);
+    if (scope === 'local') {
+      if (!this.local.has(key)) this.local.set(key, this.values.get(key) ?? '');
+    } else if (this.local.has(key)) {
+      // A plain SET after SET LOCAL is what the session keeps once the transaction commits.
+      this.local.set(key, next);
+    }
+    this.assign(key, next);
+  }
+
+  mark(): SettingsMark {
+    return { values: new Map(this.values), local: new Map(this.local) };
+  }
+
+  /** Back to a mark: the transaction (or the part after a savepoint) rolled back. */
+  restore(mark: SettingsMark): void {
+    // A custom setting first made after the mark stays defined, empty (PostgreSQL keeps its placeholder).
+    for (const key of this.values.keys()) if (!mark.values.has(key)) this.values.set(key, '');
+    for (const [key, v] of mark.values) this.assign(key, v);
+    this.local = new Map(mark.local);
+  }
+
+  /** The transaction committed: SET LOCAL values end, plain SETs stay. */
+  commitTransaction(): void {
+    for (const [key, v] of this.local) this.assign(key, v);
+    this.local.clear();
+  }
+
+  private assign(key: string, value: string): void {
+    if (this.values.get(key) === value) return;
+    this.values.set(key, value);
+    if (DEFAULTS[key]?.reported) this.changed.set(REPORTED_NAMES[key] ?? key, value);
   }
 
   /** Every reported parameter with its value, for the start of a session. */

@@ -4,7 +4,7 @@
 // anything (StaleCatalog), and because the version key is in the read set, a
 // schema change that commits later makes this transaction fail with 40001
 // instead of writing with an old schema.
-import type { KvClient, Transaction as KvTransaction } from '../../shared/kv/client/index.js';
+import type { KvClient, Transaction as KvTransaction, WriteMark } from '../../shared/kv/client/index.js';
 import { KvError, Transaction } from '../../shared/kv/client/index.js';
 import type { KeyValue, Span } from '../../shared/kv/protocol.js';
 import type { Catalog } from './catalog/catalog.js';
@@ -37,10 +37,17 @@ export interface TxnHooks {
   onRowsRead?: (count: number) => void;
 }
 
+/** What a savepoint restores: the buffered writes and the schema as this transaction had changed it. */
+export interface TxnMark {
+  readonly writes: WriteMark;
+  readonly changedCatalog: Catalog | null;
+}
+
 export class SqlTxn {
   readonly kv: KvTransaction;
-  /** The catalog this transaction reads and writes with, once checked against its snapshot. */
-  private checked: Catalog | null = null;
+  /** The catalog at this transaction's snapshot, once its version was read. */
+  private snapshotCatalog: Catalog | null = null;
+  /** The catalog as this transaction's own schema changes left it. */
   private changedCatalog: Catalog | null = null;
   /** Microseconds since 2000-01-01, fixed at the start (now(), CURRENT_TIMESTAMP). */
   readonly timestamp: bigint = timestampNow();
@@ -84,12 +91,12 @@ export class SqlTxn {
     const v = decodeCounter(version ?? null);
     const planned = this.cache.current;
     if (v === planned.version) {
-      this.checked = planned;
+      this.snapshotCatalog = planned;
       return values;
     }
     const fresh = await this.kvCall(() => loadCatalog(this.kv, this.ks));
     if (fresh.version > this.cache.current.version) this.cache.current = fresh;
-    this.checked = fresh;
+    this.snapshotCatalog = fresh;
     throw new StaleCatalog(fresh);
   }
 
@@ -131,8 +138,21 @@ export class SqlTxn {
 
   /** After a schema change in this transaction: later statements plan with its result. */
   adopt(catalog: Catalog): void {
-    this.checked = catalog;
     this.changedCatalog = catalog;
+  }
+
+  mark(): TxnMark {
+    return { writes: this.kv.mark(), changedCatalog: this.changedCatalog };
+  }
+
+  rollbackTo(mark: TxnMark): void {
+    this.kv.rollbackTo(mark.writes);
+    this.changedCatalog = mark.changedCatalog;
+  }
+
+  /** The catalog this transaction reads and writes with, once checked against its snapshot. */
+  private get checked(): Catalog | null {
+    return this.changedCatalog ?? this.snapshotCatalog;
   }
 
   async commit(): Promise<void> {

@@ -68,15 +68,9 @@ export function unsupportedStatement(node: Node, kind: string): SqlError {
   return known ? refusal(known[0], known[1]) : refusal(kind);
 }
 
-/** Savepoints and two-phase commit. */
+/** Two-phase commit. */
 export function unsupportedTransactionStatement(kind: string | undefined): SqlError {
   switch (kind) {
-    case 'TRANS_STMT_SAVEPOINT':
-      return refusal('SAVEPOINT', 'savepoints are not supported yet');
-    case 'TRANS_STMT_RELEASE':
-      return refusal('RELEASE SAVEPOINT', 'savepoints are not supported yet');
-    case 'TRANS_STMT_ROLLBACK_TO':
-      return refusal('ROLLBACK TO SAVEPOINT', 'savepoints are not supported yet');
     case 'TRANS_STMT_PREPARE':
       return refusal('PREPARE TRANSACTION', 'two-phase commit is not supported');
     case 'TRANS_STMT_COMMIT_PREPARED':

@@ -13,6 +13,8 @@ export interface BesidePostgres {
   readonly shoal: pg.Client;
   /** A client of the PostgreSQL. */
   readonly reference: pg.Client;
+  /** Another client of the pod. */
+  connectShoal(): Promise<pg.Client>;
   stop(): Promise<void>;
 }
 
@@ -43,7 +45,12 @@ export async function startBesidePostgres(tenantName: string, options: BesidePos
       await shoal.query(sql);
       await reference.query(sql);
     }
-    return { pod, shoal, reference, stop };
+    const connectShoal = async () => {
+      const client = await connect(certs, pod);
+      stops.push(() => client.end());
+      return client;
+    };
+    return { pod, shoal, reference, connectShoal, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -17,6 +17,12 @@ import type { KvClient, ScanOptions } from './kv-client.js';
  */
 export const MAX_COMMIT_READ_SPANS = 4096;
 
+/** How far the buffered writes went at some point: what a SQL savepoint rolls back to. */
+export interface WriteMark {
+  readonly writes: number;
+  readonly rangeDeletes: number;
+}
+
 type Buffered = { kind: 'put'; key: Buffer; value: Buffer } | { kind: 'delete'; key: Buffer } | { kind: 'deleteRange'; span: Span };
 
 export class Transaction {
@@ -104,6 +110,25 @@ export class Transaction {
 
   deleteRange(span: Span): void {
     this.rangeDeletes.push(this.writes.push({ kind: 'deleteRange', span }) - 1);
+  }
+
+  mark(): WriteMark {
+    return { writes: this.writes.length, rangeDeletes: this.rangeDeletes.length };
+  }
+
+  /**
+   * Forgets the writes buffered since `mark`. What was read since stays in
+   * the read set: those reads happened, and a commit that depends on nothing
+   * they saw is at worst refused when it need not have been.
+   */
+  rollbackTo(mark: WriteMark): void {
+    if (mark.writes > this.writes.length || mark.rangeDeletes > this.rangeDeletes.length) throw new RangeError('write mark is past the buffered writes');
+    this.writes.length = mark.writes;
+    this.rangeDeletes.length = mark.rangeDeletes;
+    this.lastWrite.clear();
+    this.writes.forEach((w, i) => {
+      if (w.kind !== 'deleteRange') this.lastWrite.set(w.key.toString('latin1'), i);
+    });
   }
 
   /** Commits the buffered writes; a read-only transaction has nothing to send. */
