@@ -188,3 +188,52 @@ describe('streaming', () => {
     }
   });
 });
+
+describe('SQL cursors', () => {
+  it('read about a page from KV for FETCH 100 from a cursor over 50,000 rows', async () => {
+    await db.query('BEGIN');
+    await db.query('DECLARE big CURSOR FOR SELECT id, pad FROM t');
+    const before = await kvRowsRead();
+    const first = await db.query('FETCH 100 FROM big');
+    expect([first.command, first.rowCount]).toEqual(['FETCH', 100]);
+    const read = (await kvRowsRead()) - before;
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThanOrEqual(2_000);
+    // MOVE reads on without holding rows; FETCH goes on where it left off.
+    expect((await db.query('MOVE FORWARD 40000 IN big')).rowCount).toBe(40_000);
+    expect((await db.query('FETCH ALL FROM big')).rowCount).toBe(ROWS - 40_100);
+    await db.query('COMMIT');
+    expect(await reserved()).toBe(0);
+  });
+
+  it('fail a SCROLL cursor that would keep more rows than the limit holds with 53200', async () => {
+    await db.query('BEGIN');
+    await db.query('DECLARE s SCROLL CURSOR FOR SELECT id, pad FROM t');
+    expect((await db.query('FETCH 1000 FROM s')).rowCount).toBe(1000);
+    expect((await db.query('FETCH ABSOLUTE 1 FROM s')).rows).toEqual([{ id: 1, pad: expect.any(String) as unknown }]);
+    const err = await sqlError(db.query('MOVE LAST IN s'));
+    expect([err.code, err.message]).toEqual(['53200', 'query memory limit of 4 MiB exceeded by SCROLL cursor (set by --max-query-memory)']);
+    await db.query('ROLLBACK');
+    expect(await reserved()).toBe(0);
+  });
+
+  it('refuse to COMMIT a WITH HOLD cursor whose rest does not fit with 53200, rolling back; one that fits lives on', async () => {
+    await db.query('BEGIN');
+    await db.query("INSERT INTO t VALUES (-1, 'held')");
+    await db.query('DECLARE h CURSOR WITH HOLD FOR SELECT id FROM t WHERE id < 0');
+    await db.query('DECLARE big CURSOR WITH HOLD FOR SELECT id, pad FROM t');
+    const err = await sqlError(db.query('COMMIT'));
+    expect([err.code, err.message]).toEqual(['53200', 'query memory limit of 4 MiB exceeded by WITH HOLD cursor (set by --max-query-memory)']);
+    expect(await sqlError(db.query('FETCH h'))).toMatchObject({ code: '34000' });
+    expect((await db.query('SELECT count(*)::int AS n FROM t WHERE id = -1')).rows).toEqual([{ n: 0 }]);
+    expect(await reserved()).toBe(0);
+
+    await db.query('BEGIN');
+    await db.query('DECLARE h CURSOR WITH HOLD FOR SELECT id FROM t WHERE id <= 3 ORDER BY id');
+    await db.query('COMMIT');
+    expect(await reserved()).toBeGreaterThan(0);
+    expect((await db.query('FETCH ALL FROM h')).rows).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+    await db.query('CLOSE h');
+    expect(await reserved()).toBe(0);
+  });
+});

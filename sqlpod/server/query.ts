@@ -156,7 +156,8 @@ export class QueryProtocol {
         sent += result.rows.length;
         if (result.kind === 'complete') {
           this.emitSessionEvents();
-          this.io.out.commandComplete(noNul(countedTag(result.commandTag, sent)));
+          // CREATE TABLE … AS is tagged SELECT n too, counting the rows it stored, not sent.
+          this.io.out.commandComplete(noNul(portal.columns ? countedTag(result.commandTag, sent) : result.commandTag));
           return;
         }
       }
@@ -279,7 +280,7 @@ export class QueryProtocol {
       return;
     }
     entry.state = 'done';
-    const tag = countedTag(result.commandTag, sent);
+    const tag = entry.portal.columns ? countedTag(result.commandTag, sent) : result.commandTag;
     if (entry.portal.columns) entry.doneTag = tag;
     out.commandComplete(noNul(tag));
   }

@@ -2,13 +2,15 @@
 // failed state), prepared statements and portals as the wire server drives
 // them, session variables, and statement execution with re-planning when the
 // schema changed underneath.
-import type { Node } from '@pgsql/types';
+import type { FetchStmt, Node, PrepareStmt } from '@pgsql/types';
 import type { KvClient } from '../../shared/kv/client/index.js';
 import type { Catalog, NameContext } from './catalog/catalog.js';
 import type { SequenceDescriptor } from './catalog/descriptors.js';
 import type { Keyspace } from './catalog/keyspace.js';
 import { copyExecution } from './copy/execute.js';
 import { planCopy, type CopyPlan } from './copy/plan.js';
+import { Cursors } from './cursors.js';
+import { createStatement, createTableAsOf, insertStatement, type CreateTableAs } from './ddl/create-table-as.js';
 import { DDL_KINDS, executeDdl } from './ddl/index.js';
 import { maintenance } from './ddl/maintenance.js';
 import { SQLSTATE, SqlError } from './errors.js';
@@ -17,17 +19,19 @@ import { Subqueries, run, type ExecContext } from './exec/run.js';
 import { advisoryFunctionOf, lockTag, type AdvisoryFunction, type AdvisoryLocks, type SessionLocks } from './locks/index.js';
 import { executeWrite } from './exec/write.js';
 import { EXPLAIN_COLUMN, planExplain, runExplain, type ExplainPlan } from './explain/index.js';
-import { ParamTypes, type SessionInfo } from './plan/analyze-expr.js';
+import { ParamTypes, analyzeExpr, coerce, typeOf, type SessionInfo } from './plan/analyze-expr.js';
+import { sequenceLookup } from './plan/context.js';
+import { Scope } from './plan/scope.js';
 import type { PlanContext } from './plan/context.js';
 import { planDelete, planInsert, planUpdate, type WritePlan } from './plan/dml.js';
-import { compile, type EvalContext, type Row } from './plan/expr.js';
+import { compile, type EvalContext, type Expr, type Row } from './plan/expr.js';
 import type { OutputColumn, PlanNode, QueryPlan, Subquery } from './plan/plan.js';
 import { planSelect } from './plan/select.js';
 import type { CopyIn, CopyOut, ExecuteResult, FormatCode, EncodedRow, Notice, ParsedStatement, Portal, PreparedStatement, ResultColumn, SqlSession } from './session-api.js';
 import { SERVER_VERSION, SessionSettings, type SettingScope, type SettingsMark } from './settings.js';
 import { Statement, splitQuery } from './statement.js';
 import { SqlTxn, StaleCatalog, type CatalogCache, type TxnHooks, type TxnMark } from './txn.js';
-import { T, timestampNow, formatBinary, formatText, parseBinary, parseText, typeByOid, type Datum, type SqlType } from './types/index.js';
+import { T, findCast, formatType, timestampNow, formatBinary, formatText, parseBinary, parseText, typeByOid, type Datum, type SqlType } from './types/index.js';
 import { unsupportedStatement, unsupportedTransactionStatement } from './unsupported.js';
 
 /** What sessions share: the tenant's storage, catalog cache and id sources. */
@@ -50,6 +54,12 @@ type Planned =
   | { readonly kind: 'write'; readonly plan: WritePlan; readonly subqueries: readonly Subquery[] }
   | { readonly kind: 'copy'; readonly plan: CopyPlan; readonly subqueries: readonly Subquery[] }
   | { readonly kind: 'utility' }
+  /** DECLARE: the cursor's query. */
+  | { readonly kind: 'cursor'; readonly plan: QueryPlan }
+  /** EXECUTE of an SQL-level prepared statement, with its arguments coerced to its parameter types. */
+  | { readonly kind: 'execute'; readonly target: Prepared; readonly args: readonly Expr[] }
+  /** FETCH from an open cursor (its columns are the cursor's). */
+  | { readonly kind: 'fetch'; readonly columns: readonly ResultColumn[] | null }
   | ExplainPlan;
 
 class Prepared implements PreparedStatement {
@@ -72,7 +82,11 @@ export class Session implements SqlSession {
   private failed = false;
   private implicitFailed = false;
   /** The open savepoints of the explicit block, oldest first. */
-  private savepoints: { readonly name: string; readonly mark: TxnMark; readonly settings: SettingsMark }[] = [];
+  private savepoints: { readonly name: string; readonly mark: TxnMark; readonly settings: SettingsMark; readonly cursors: number }[] = [];
+  /** SQL-level cursors (DECLARE), open until CLOSE or the end of their transaction (./cursors.ts). */
+  private readonly cursors = new Cursors();
+  /** SQL-level prepared statements (PREPARE), by name; they outlive transactions, as PostgreSQL's do. */
+  private readonly sqlPrepared = new Map<string, Prepared>();
   /** The settings at BEGIN, restored if the block rolls back. */
   private settingsAtBegin: SettingsMark | null = null;
   private cancelled = false;
@@ -112,6 +126,10 @@ export class Session implements SqlSession {
       if (!t) throw new SqlError(SQLSTATE.UNDEFINED_OBJECT, `type with OID ${oid} does not exist`);
       return t;
     });
+    return this.prepareStatement(stmt, declared);
+  }
+
+  private async prepareStatement(stmt: Statement, declared: readonly (SqlType | null)[]): Promise<Prepared> {
     let catalog = this.txn?.planningCatalog ?? this.engine.catalogs.current;
     let params = new ParamTypes(declared);
     let plan: Planned;
@@ -128,6 +146,53 @@ export class Session implements SqlSession {
     }
     const types = params.resolved();
     return new Prepared(stmt, types.map((t) => t.oid), columnsOf(stmt, plan), types, { version: catalog.version, plan });
+  }
+
+  /** PREPARE name [(types)] AS statement: planned now, as the extended protocol's Parse does. */
+  private async prepareSql(node: PrepareStmt, stmt: Statement): Promise<string> {
+    const name = node.name ?? '';
+    if (this.sqlPrepared.has(name)) throw new SqlError(SQLSTATE.DUPLICATE_PREPARED_STATEMENT, `prepared statement "${name}" already exists`);
+    const declared = (node.argtypes ?? []).map((t) => ('TypeName' in t ? typeOf(t.TypeName, stmt) : T.text));
+    const inner = stmt.inner(node.query ?? null);
+    const prepared = await this.prepareStatement(inner, declared);
+    if (prepared.planned.plan.kind === 'utility' && inner.node) throw unsupportedStatement(inner.node, inner.kind);
+    this.sqlPrepared.set(name, prepared);
+    return 'PREPARE';
+  }
+
+  private deallocate(name: string | undefined): string {
+    if (name === undefined) {
+      this.sqlPrepared.clear();
+      return 'DEALLOCATE ALL';
+    }
+    if (!this.sqlPrepared.delete(name)) throw new SqlError(SQLSTATE.INVALID_SQL_STATEMENT_NAME, `prepared statement "${name}" does not exist`);
+    return 'DEALLOCATE';
+  }
+
+  private sqlPreparedNamed(name: string): Prepared {
+    const p = this.sqlPrepared.get(name);
+    if (!p) throw new SqlError(SQLSTATE.INVALID_SQL_STATEMENT_NAME, `prepared statement "${name}" does not exist`);
+    return p;
+  }
+
+  /** EXECUTE's arguments, typed as the statement's parameters (an assignment coercion, as PostgreSQL's). */
+  private executeArgs(target: Prepared, name: string, args: readonly Node[], ctx: PlanContext): Expr[] {
+    if (args.length !== target.paramTypes.length) {
+      throw new SqlError(SQLSTATE.SYNTAX_ERROR, `wrong number of parameters for prepared statement "${name}"`, {
+        detail: `Expected ${target.paramTypes.length} parameters but got ${args.length}.`,
+      });
+    }
+    const exprCtx = { scope: Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, sequenceNamed: sequenceLookup(ctx), grouping: null };
+    return args.map((arg, i) => {
+      const type = target.paramTypes[i] ?? T.text;
+      const e = analyzeExpr(arg, exprCtx);
+      if (e.kind !== 'param' && !(e.kind === 'const' && e.type.oid === T.unknown.oid) && e.type.oid !== type.oid && findCast(e.type, type, 'assignment') === null) {
+        throw new SqlError(SQLSTATE.DATATYPE_MISMATCH, `parameter $${i + 1} of type ${formatType(e.type)} cannot be coerced to the expected type ${formatType(type)}`, {
+          hint: 'You will need to rewrite or cast the expression.',
+        });
+      }
+      return coerce(e, type, 'assignment', exprCtx, undefined);
+    });
   }
 
   async bind(prepared: PreparedStatement, params: readonly (Buffer | null)[], paramFormats: readonly FormatCode[], resultFormats: readonly FormatCode[]): Promise<Portal> {
@@ -153,12 +218,18 @@ export class Session implements SqlSession {
   async sync(): Promise<void> {
     if (this.explicit) return;
     const txn = this.txn;
-    this.txn = null;
     const failed = this.implicitFailed;
-    this.implicitFailed = false;
+    let committed = false;
     try {
-      if (txn && !failed) await txn.commit();
+      if (txn && !failed) {
+        await this.cursors.beforeCommit();
+        await txn.commit();
+      }
+      committed = !failed;
     } finally {
+      this.txn = null;
+      this.implicitFailed = false;
+      this.cursors.endTransaction(committed);
       await this.locks.endTransaction();
     }
   }
@@ -185,6 +256,7 @@ export class Session implements SqlSession {
   async close(): Promise<void> {
     // Buffered writes of an open transaction are simply dropped: nothing was sent to kvpod.
     this.resetTransaction();
+    this.cursors.close(undefined);
     for (const budget of this.budgets) budget.close();
     await this.locks.close();
   }
@@ -211,11 +283,33 @@ export class Session implements SqlSession {
     const node = stmt.node;
     if (!node) return { kind: 'utility' };
     const ctx: PlanContext = { catalog, names: this.names(), session: { ...this.info(), catalog, databaseId: this.database.id }, params, position: stmt.position, subqueries: [] };
+    // SELECT … INTO creates a table: planned when it runs, as CREATE TABLE … AS is.
+    if ('SelectStmt' in node && node.SelectStmt.intoClause) return { kind: 'utility' };
     if ('SelectStmt' in node) return { kind: 'query', plan: planSelect(node.SelectStmt, ctx) };
     if ('InsertStmt' in node) return { kind: 'write', plan: planInsert(node.InsertStmt, ctx), subqueries: ctx.subqueries };
     if ('UpdateStmt' in node) return { kind: 'write', plan: planUpdate(node.UpdateStmt, ctx), subqueries: ctx.subqueries };
     if ('DeleteStmt' in node) return { kind: 'write', plan: planDelete(node.DeleteStmt, ctx), subqueries: ctx.subqueries };
-    if ('ExplainStmt' in node) return planExplain(node.ExplainStmt, stmt.position, (query) => this.plan({ node: query, position: stmt.position }, catalog, params));
+    if ('DeclareCursorStmt' in node) {
+      const query = node.DeclareCursorStmt.query;
+      if (!query || !('SelectStmt' in query)) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'DECLARE CURSOR needs a SELECT or VALUES query');
+      return { kind: 'cursor', plan: planSelect(query.SelectStmt, ctx) };
+    }
+    if ('ExecuteStmt' in node) {
+      const name = node.ExecuteStmt.name ?? '';
+      const target = this.sqlPreparedNamed(name);
+      return { kind: 'execute', target, args: this.executeArgs(target, name, node.ExecuteStmt.params ?? [], ctx) };
+    }
+    if ('FetchStmt' in node) {
+      const cursor = this.cursors.get(node.FetchStmt.portalname ?? '');
+      return { kind: 'fetch', columns: node.FetchStmt.ismove ? null : cursor.columns.map((c) => ({ ...c, format: cursor.binary ? 1 : 0 })) };
+    }
+    if ('ExplainStmt' in node) {
+      return planExplain(node.ExplainStmt, stmt.position, (query) => {
+        const target = this.plan({ node: query, position: stmt.position }, catalog, params);
+        // EXPLAIN of DECLARE, EXECUTE or FETCH is refused as any statement EXPLAIN does not take.
+        return target.kind === 'cursor' || target.kind === 'execute' || target.kind === 'fetch' ? { kind: 'utility' } : target;
+      });
+    }
     if ('CopyStmt' in node) {
       const copy = planCopy(node.CopyStmt, ctx);
       return { kind: 'copy', plan: copy, subqueries: copy.direction === 'to' ? copy.subqueries : ctx.subqueries };
@@ -255,6 +349,14 @@ export class Session implements SqlSession {
       for (const name of ['search_path', 'timezone', 'application_name']) this.settings.set(name, null);
       return { kind: 'done', tag: 'DISCARD ALL' };
     }
+    if ('FetchStmt' in node) return this.fetch(node.FetchStmt);
+    if ('ClosePortalStmt' in node) {
+      const name = node.ClosePortalStmt.portalname;
+      this.cursors.close(name);
+      return { kind: 'done', tag: name === undefined ? 'CLOSE CURSOR ALL' : 'CLOSE CURSOR' };
+    }
+    if ('PrepareStmt' in node) return { kind: 'done', tag: await this.prepareSql(node.PrepareStmt, stmt) };
+    if ('DeallocateStmt' in node) return { kind: 'done', tag: this.deallocate(node.DeallocateStmt.isall ? undefined : (node.DeallocateStmt.name ?? '')) };
     if ('VacuumStmt' in node) {
       const catalog = this.txn ? await this.txn.catalog() : await this.engine.refreshCatalog();
       return { kind: 'done', tag: maintenance(node.VacuumStmt, catalog, this.names(), this.explicit) };
@@ -266,6 +368,8 @@ export class Session implements SqlSession {
       let memory: MemoryBudget | null = null;
       try {
         if (DDL_KINDS.has(key)) return { kind: 'done', tag: await this.ddl(node, stmt, txn) };
+        const ctas = createTableAsOf(node);
+        if (ctas) return { kind: 'done', tag: await this.createTableAs(ctas, stmt, txn, p.paramTypes, params) };
         if (p.planned.version !== txn.planningCatalog.version) {
           const params2 = new ParamTypes(p.paramTypes);
           const replanned = this.plan(stmt, txn.planningCatalog, params2);
@@ -275,7 +379,27 @@ export class Session implements SqlSession {
           p.columns = cols;
         }
         const planned = p.planned.plan;
-        if (planned.kind === 'utility') throw unsupportedStatement(node, stmt.kind);
+        if (planned.kind === 'utility' || planned.kind === 'fetch') throw unsupportedStatement(node, stmt.kind);
+        if (planned.kind === 'execute') {
+          const target = this.sqlPreparedNamed('ExecuteStmt' in node ? (node.ExecuteStmt.name ?? '') : '');
+          if (target !== planned.target && !sameColumns(target.columns, planned.target.columns)) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'cached plan must not change result type');
+          const exec = this.execContext(txn, params, [], true);
+          exec.memory.close();
+          const args = planned.args.map((a) => compile(a)([], exec.eval));
+          const result = await this.start(target, args, reshape);
+          if (reshape) p.columns = target.columns;
+          return result;
+        }
+        if (planned.kind === 'cursor') {
+          const declare = 'DeclareCursorStmt' in node ? node.DeclareCursorStmt : {};
+          const options = declare.options ?? 0;
+          this.cursors.checkDeclare(declare.portalname ?? '', options, this.explicit);
+          // The query reads nothing before the first FETCH, so its plan is checked against the snapshot's catalog now.
+          if (!txn.catalogChecked && (await txn.catalog()).version !== p.planned.version) continue;
+          const exec = this.execContext(txn.asOf(txn.mark()), params, planned.plan.subqueries, true);
+          this.cursors.declare(declare.portalname ?? '', options, { rows: cursorRows(planned.plan.root, exec), memory: exec.memory, columns: planned.plan.columns.map(resultColumn) });
+          return { kind: 'done', tag: 'DECLARE CURSOR' };
+        }
         // COPY answers the client before its first read, so its plan is checked against the snapshot's catalog now.
         if (planned.kind === 'copy' && !txn.catalogChecked && (await txn.catalog()).version !== p.planned.version) continue;
         if (planned.kind === 'explain') {
@@ -315,6 +439,17 @@ export class Session implements SqlSession {
     }
   }
 
+  /** FETCH streams the cursor's rows; MOVE only counts them. */
+  private async fetch(stmt: FetchStmt): Promise<Execution> {
+    const cursor = this.cursors.get(stmt.portalname ?? '');
+    if (!stmt.ismove) return { kind: 'rows', rows: [], tag: 'FETCH', iterator: batchesOf(cursor.fetch(stmt, true)) };
+    const moving = cursor.fetch(stmt, false);
+    for (;;) {
+      const next = await moving.next();
+      if (next.done) return { kind: 'done', tag: `MOVE ${next.value}` };
+    }
+  }
+
   private execContext(txn: SqlTxn, params: readonly Datum[], subqueryPlans: readonly Subquery[], readOnly: boolean): ExecContext {
     const reserved = new Map<number, bigint[]>();
     const engine = this.engine;
@@ -333,6 +468,16 @@ export class Session implements SqlSession {
         },
       },
       uniqueRowId: () => engine.uniqueRowId(),
+      settings: {
+        get: (name) => this.show(name),
+        set: (name, value, local) => {
+          this.settings.set(name, value, local ? 'local' : 'session');
+          const now = this.show(name);
+          // Outside a block the transaction ends with the statement, and a local value with it.
+          if (local && !this.explicit) this.settings.commitTransaction();
+          return now;
+        },
+      },
       outer: [],
     };
     const catalog = txn.planningCatalog;
@@ -424,6 +569,26 @@ export class Session implements SqlSession {
     return result.tag;
   }
 
+  /** CREATE TABLE … AS / SELECT … INTO: the table from the query's columns, then INSERT … SELECT in the same transaction. */
+  private async createTableAs(ctas: CreateTableAs, stmt: Statement, txn: SqlTxn, paramTypes: readonly SqlType[], params: readonly Datum[]): Promise<string> {
+    const query = this.plan({ node: ctas.query, position: stmt.position }, await txn.catalog(), new ParamTypes(paramTypes));
+    if (query.kind !== 'query') throw new SqlError(SQLSTATE.INTERNAL_ERROR, 'CREATE TABLE … AS needs a query');
+    const before = txn.planningCatalog;
+    await this.ddl(createStatement(ctas, query.plan.columns), stmt, txn);
+    // IF NOT EXISTS found the table: nothing was created, nothing goes in.
+    if (txn.planningCatalog === before || ctas.into.skipData) return 'CREATE TABLE AS';
+    const insert = this.plan({ node: insertStatement(ctas), position: stmt.position }, txn.planningCatalog, new ParamTypes(paramTypes));
+    if (insert.kind !== 'write') throw new SqlError(SQLSTATE.INTERNAL_ERROR, 'CREATE TABLE … AS needs an INSERT');
+    const exec = this.execContext(txn, params, insert.subqueries, false);
+    try {
+      await exec.subqueries.prepare(exec);
+      const result = await executeWrite(insert.plan, exec);
+      return `SELECT ${result.count}`;
+    } finally {
+      exec.memory.close();
+    }
+  }
+
   private async transactionControl(kind: string, savepoint: string): Promise<string> {
     switch (kind) {
       case 'TRANS_STMT_BEGIN':
@@ -446,10 +611,15 @@ export class Session implements SqlSession {
         let committed = false;
         try {
           if (failed) return 'ROLLBACK';
-          if (txn) await txn.commit();
+          if (txn) {
+            // WITH HOLD cursors read the rest of their rows while the transaction's snapshot is still there.
+            await this.cursors.beforeCommit();
+            await txn.commit();
+          }
           committed = true;
           return 'COMMIT';
         } finally {
+          this.cursors.endTransaction(committed);
           if (committed) this.settings.commitTransaction();
           else if (settingsAtBegin) this.settings.restore(settingsAtBegin);
           await this.locks.endTransaction();
@@ -461,11 +631,12 @@ export class Session implements SqlSession {
         }
         if (this.settingsAtBegin) this.settings.restore(this.settingsAtBegin);
         this.resetTransaction();
+        this.cursors.endTransaction(false);
         await this.locks.endTransaction();
         return 'ROLLBACK';
       case 'TRANS_STMT_SAVEPOINT':
         if (!this.explicit) throw new SqlError(SQLSTATE.NO_ACTIVE_SQL_TRANSACTION, 'SAVEPOINT can only be used in transaction blocks');
-        this.savepoints.push({ name: savepoint, mark: this.ensureTxn().mark(), settings: this.settings.mark() });
+        this.savepoints.push({ name: savepoint, mark: this.ensureTxn().mark(), settings: this.settings.mark(), cursors: this.cursors.mark() });
         return 'SAVEPOINT';
       case 'TRANS_STMT_RELEASE':
         this.savepoints.length = this.savepointIndex('RELEASE SAVEPOINT', savepoint);
@@ -478,6 +649,7 @@ export class Session implements SqlSession {
         if (target) {
           this.ensureTxn().rollbackTo(target.mark);
           this.settings.restore(target.settings);
+          this.cursors.rollbackTo(target.cursors);
         }
         this.failed = false;
         return 'ROLLBACK';
@@ -541,7 +713,7 @@ export class Session implements SqlSession {
     }
   }
 
-  private show(name: string): Datum {
+  private show(name: string): string {
     const lower = name.toLowerCase();
     if (lower === 'all') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'SHOW ALL is not supported yet');
     if (lower === 'transaction_isolation' || lower === 'transaction isolation level') return 'serializable';
@@ -574,6 +746,16 @@ type Execution =
       /** What the running query holds; closed when it ends. */
       readonly memory?: MemoryBudget;
     };
+
+/** A cursor's rows: its uncorrelated subqueries, too, are computed at the first FETCH, not at DECLARE. */
+async function* cursorRows(root: PlanNode, exec: ExecContext): AsyncGenerator<Row[], void, undefined> {
+  await exec.subqueries.prepare(exec);
+  yield* run(root, exec);
+}
+
+async function* batchesOf(rows: AsyncGenerator<Row[], unknown, undefined>): AsyncGenerator<Row[], void, undefined> {
+  yield* rows;
+}
 
 /** A COPY whose statement's memory is given back when it has run. */
 function releasing(copy: CopyIn | CopyOut, memory: MemoryBudget): CopyIn | CopyOut {
@@ -609,7 +791,8 @@ class SessionPortal implements Portal {
   private shape(): void {
     const cols = this.prepared.columns;
     const formats = this.resultFormats;
-    this.columns = cols?.map((c, i) => ({ ...c, format: (formats.length === 1 ? formats[0] : (formats[i] ?? 0)) ?? 0 })) ?? null;
+    // A BINARY cursor's FETCH is binary whatever the client asked for.
+    this.columns = cols?.map((c, i) => ({ ...c, format: c.format === 1 ? 1 : ((formats.length === 1 ? formats[0] : (formats[i] ?? 0)) ?? 0) })) ?? null;
     this.types = (cols ?? []).map((c) => ({ ...(typeByOid(c.typeOid) ?? T.text), typmod: c.typeModifier }));
   }
 
@@ -649,7 +832,7 @@ class SessionPortal implements Portal {
     const rows = this.session.encode(out, this.columns, this.types);
     const more = this.buffer.length > 0 || (!this.finished && ex.iterator !== null);
     if (more && out.length >= limit) return { kind: 'suspended', rows };
-    const tag = ex.tag === 'SELECT' ? `SELECT ${this.sent}` : ex.tag === 'SHOW' ? 'SHOW' : ex.tag;
+    const tag = ex.tag === 'SELECT' || ex.tag === 'FETCH' ? `${ex.tag} ${this.sent}` : ex.tag;
     return { kind: 'complete', rows, commandTag: tag };
   }
 
@@ -675,6 +858,8 @@ function columnsOf(stmt: Statement, planned: Planned): ResultColumn[] | null {
   if (planned.kind === 'query') return planned.plan.columns.map(resultColumn);
   if (planned.kind === 'explain') return [resultColumn(EXPLAIN_COLUMN)];
   if (planned.kind === 'write' && planned.plan.returning) return planned.plan.returning.columns.map(resultColumn);
+  if (planned.kind === 'execute') return planned.target.columns ? [...planned.target.columns] : null;
+  if (planned.kind === 'fetch') return planned.columns ? [...planned.columns] : null;
   return null;
 }
 

@@ -17,6 +17,11 @@ export class Statement implements ParsedStatement {
     this.kind = node ? commandKind(node) : 'EMPTY';
   }
 
+  /** A statement inside this one (PREPARE's): its parser locations are in the same query string. */
+  inner(node: Node | null): Statement {
+    return new Statement(node, this.sql, this.source, this.offset);
+  }
+
   /** A parser location as a 1-based position within this statement's text. */
   position = (location: number | undefined): number | undefined => {
     if (location === undefined || location < 0) return undefined;
@@ -67,6 +72,10 @@ export function commandKind(node: Node): string {
   if ('TruncateStmt' in node) return 'TRUNCATE TABLE';
   if ('DropStmt' in node) return 'DROP';
   if ('DiscardStmt' in node) return 'DISCARD ALL';
+  if ('DeclareCursorStmt' in node) return 'DECLARE CURSOR';
+  if ('FetchStmt' in node) return node.FetchStmt.ismove ? 'MOVE' : 'FETCH';
+  if ('ClosePortalStmt' in node) return 'CLOSE CURSOR';
+  if ('CreateTableAsStmt' in node) return 'SELECT';
   if ('CreateRoleStmt' in node) return 'CREATE ROLE';
   if ('AlterRoleStmt' in node) return 'ALTER ROLE';
   if ('DropRoleStmt' in node) return 'DROP ROLE';

@@ -82,12 +82,12 @@ export class SqlTxn {
   }
 
   /** Point reads; the first read of the transaction carries the catalog version along. */
-  async getMany(keys: readonly Buffer[]): Promise<(Buffer | null)[]> {
+  async getMany(keys: readonly Buffer[], asOf?: TxnMark): Promise<(Buffer | null)[]> {
     if (this.checked) {
       if (keys.length === 0) return [];
-      return this.counted(await this.kvCall(() => this.kv.getMany(keys)));
+      return this.counted(await this.kvCall(() => this.kv.getMany(keys, asOf?.writes)));
     }
-    const [version, ...values] = this.counted(await this.kvCall(() => this.kv.getMany([this.ks.counterKey(CATALOG_VERSION), ...keys])));
+    const [version, ...values] = this.counted(await this.kvCall(() => this.kv.getMany([this.ks.counterKey(CATALOG_VERSION), ...keys], asOf?.writes)));
     const v = decodeCounter(version ?? null);
     const planned = this.cache.current;
     if (v === planned.version) {
@@ -100,9 +100,9 @@ export class SqlTxn {
     throw new StaleCatalog(fresh);
   }
 
-  async scan(span: Span, limit?: number, reverse = false): Promise<KeyValue[]> {
+  async scan(span: Span, limit?: number, reverse = false, asOf?: TxnMark): Promise<KeyValue[]> {
     if (!this.checked) await this.getMany([]);
-    const kvs = await this.kvCall(() => this.kv.scan(span, { ...(limit === undefined ? {} : { limit }), reverse }));
+    const kvs = await this.kvCall(() => this.kv.scan(span, { ...(limit === undefined ? {} : { limit }), reverse, ...(asOf ? { asOf: asOf.writes } : {}) }));
     this.hooks.onRowsRead?.(kvs.length);
     return kvs;
   }
@@ -139,6 +139,18 @@ export class SqlTxn {
   /** After a schema change in this transaction: later statements plan with its result. */
   adopt(catalog: Catalog): void {
     this.changedCatalog = catalog;
+  }
+
+  /**
+   * The transaction as a cursor declared now reads it: later writes of the
+   * transaction are not seen, as PostgreSQL's cursors keep the snapshot of
+   * their DECLARE. The first read of the transaction still checks the catalog.
+   */
+  asOf(mark: TxnMark): SqlTxn {
+    const getMany: SqlTxn['getMany'] = (keys) => this.getMany(keys, mark);
+    const scan: SqlTxn['scan'] = (span, limit, reverse) => this.scan(span, limit, reverse, mark);
+    // Other methods run with the proxy as `this`, so pages() reads through this scan().
+    return new Proxy(this, { get: (target, prop, receiver): unknown => (prop === 'getMany' ? getMany : prop === 'scan' ? scan : Reflect.get(target, prop, receiver)) });
   }
 
   mark(): TxnMark {

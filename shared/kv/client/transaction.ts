@@ -58,11 +58,11 @@ export class Transaction {
   }
 
   /** Reads several keys in one round trip per kvpod; values in the order of `keys`. */
-  async getMany(keys: readonly Buffer[]): Promise<(Buffer | null)[]> {
+  async getMany(keys: readonly Buffer[], asOf?: WriteMark): Promise<(Buffer | null)[]> {
     const values: (Buffer | null)[] = [];
     const missing: number[] = [];
     for (const [i, key] of keys.entries()) {
-      const own = this.ownWrite(key);
+      const own = this.ownWrite(key, asOf?.writes);
       values.push(own === undefined ? null : own);
       if (own === undefined) missing.push(i);
     }
@@ -77,9 +77,14 @@ export class Transaction {
     return values;
   }
 
-  /** Reads a span (with this transaction's own writes applied) in key order. */
-  async scan(span: Span, opts: Omit<ScanOptions, 'readTs'> = {}): Promise<KeyValue[]> {
-    const res = await this.client.scan(span, { ...opts, readTs: this.snapshot });
+  /**
+   * Reads a span (with this transaction's own writes applied) in key order.
+   * With `asOf`, only the writes buffered before that mark are seen (what a
+   * cursor declared then reads).
+   */
+  async scan(span: Span, opts: Omit<ScanOptions, 'readTs'> & { readonly asOf?: WriteMark } = {}): Promise<KeyValue[]> {
+    const { asOf, ...scanOpts } = opts;
+    const res = await this.client.scan(span, { ...scanOpts, readTs: this.snapshot });
     this.snapshot = res.readTs;
     const read = res.resumeSpan
       ? opts.reverse
@@ -88,7 +93,7 @@ export class Transaction {
       : span;
     this.readSpans.push(read);
     const merged = new Map(res.kvs.map((kv) => [kv.key.toString('latin1'), kv] as const));
-    for (const w of this.writes) {
+    for (const w of asOf ? this.writes.slice(0, asOf.writes) : this.writes) {
       if (w.kind === 'deleteRange') {
         for (const [id, kv] of merged) if (spanContainsKey(w.span, kv.key)) merged.delete(id);
       } else if (spanContainsKey(read, w.key)) {
@@ -141,11 +146,23 @@ export class Transaction {
   }
 
   /** undefined: not written here; null: deleted here. */
-  private ownWrite(key: Buffer): Buffer | null | undefined {
-    const at = this.lastWrite.get(key.toString('latin1'));
+  /** The key's value as this transaction's writes before `limit` left it; undefined if they did not touch it. */
+  private ownWrite(key: Buffer, limit = this.writes.length): Buffer | null | undefined {
+    let at = this.lastWrite.get(key.toString('latin1'));
+    if (at !== undefined && at >= limit) {
+      at = undefined;
+      for (let i = limit - 1; i >= 0; i--) {
+        const w = this.writes[i];
+        if (w && w.kind !== 'deleteRange' && w.key.equals(key)) {
+          at = i;
+          break;
+        }
+      }
+    }
     // A range deletion after the key's last write wins over it.
     for (let j = this.rangeDeletes.length - 1; j >= 0; j--) {
       const i = this.rangeDeletes[j] ?? -1;
+      if (i >= limit) continue;
       if (at !== undefined && i < at) break;
       const w = this.writes[i];
       if (w?.kind === 'deleteRange' && spanContainsKey(w.span, key)) return null;

@@ -30,7 +30,8 @@ export const indexSchema = z.object({
 });
 export type IndexDescriptor = z.infer<typeof indexSchema>;
 
-export const checkSchema = z.object({ name, expr: z.string() });
+/** `notValid`: added NOT VALID and not yet validated, so rows older than it may break it (pg_constraint.convalidated). */
+export const checkSchema = z.object({ name, expr: z.string(), notValid: z.literal(true).optional() });
 export type CheckDescriptor = z.infer<typeof checkSchema>;
 
 /** What happens to referencing rows when the referenced key goes or changes: pg_constraint's letters (a no action, r restrict, c cascade, n set null, d set default). */
@@ -48,6 +49,8 @@ export const foreignKeySchema = z.object({
   onUpdate: referentialActionSchema,
   /** MATCH FULL ('f'): NULL in some referencing columns but not all is an error. Absent: MATCH SIMPLE. */
   match: z.literal('f').optional(),
+  /** Added NOT VALID and not yet validated: rows older than it may reference nothing. */
+  notValid: z.literal(true).optional(),
 });
 export type ForeignKeyDescriptor = z.infer<typeof foreignKeySchema>;
 

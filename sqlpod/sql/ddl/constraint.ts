@@ -8,17 +8,26 @@
 // statement's transaction, so a failed ALTER leaves nothing behind (as in
 // PostgreSQL, where the new index is built before the catalog says it
 // exists). pgbench -i does exactly this after loading its tables.
+//
+// ALTER TABLE … ADD CHECK [NOT VALID] and VALIDATE CONSTRAINT (CHECK and
+// FOREIGN KEY) are here too: migration tools add a constraint NOT VALID so
+// that the statement does not read the table, then validate it apart.
 import type { Node } from '@pgsql/types';
 import type { Catalog } from '../catalog/catalog.js';
-import { PRIMARY_INDEX_ID, type IndexDescriptor, type TableDescriptor } from '../catalog/descriptors.js';
+import { PRIMARY_INDEX_ID, type CheckDescriptor, type IndexDescriptor, type TableDescriptor } from '../catalog/descriptors.js';
 import { SQLSTATE, SqlError } from '../errors.js';
 import { codecFor } from '../exec/run.js';
+import { fingerprint } from '../plan/analyze-expr.js';
 import { stringsOf } from '../plan/context.js';
-import type { Row } from '../plan/expr.js';
+import { checksOf } from '../plan/dml.js';
+import { compile, type Row } from '../plan/expr.js';
 import type { RowCodec } from '../rows/codec.js';
-import { T, formatText } from '../types/index.js';
-import type { DdlEnv } from './index.js';
+import { T, formatText, type Datum } from '../types/index.js';
+import { constraintNameTaken, constraintNames, validateExistingRows } from './foreign-key.js';
+import { planContextFor, type DdlEnv } from './index.js';
 import { checkKeyColumn, checkStorageParameters } from './storage.js';
+
+type ConstraintNode = Extract<Node, { Constraint: unknown }>['Constraint'];
 
 const MAX_NAME = 63;
 
@@ -158,4 +167,91 @@ function duplicate(table: TableDescriptor, codec: RowCodec, index: IndexDescript
     return v === null ? 'null' : formatText(codec.types[slot] ?? T.text, v);
   });
   return new SqlError(SQLSTATE.UNIQUE_VIOLATION, `could not create unique index "${index.name}"`, { detail: `Key (${names.join(', ')})=(${values.join(', ')}) is duplicated.` });
+}
+
+/**
+ * ALTER TABLE … ADD CHECK: the rows already there must pass it, unless it is
+ * NOT VALID, which checks only rows written from now on until VALIDATE
+ * CONSTRAINT.
+ */
+export async function addCheck(table: TableDescriptor, c: ConstraintNode, env: DdlEnv, catalog: Catalog): Promise<TableDescriptor> {
+  if (!c.raw_expr) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'CHECK needs an expression');
+  if (c.is_no_inherit) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'CHECK … NO INHERIT is not supported');
+  let name = c.conname;
+  if (name !== undefined) {
+    if (Buffer.byteLength(name) > MAX_NAME) throw new SqlError(SQLSTATE.NAME_TOO_LONG, `identifier "${name}" is too long (at most ${MAX_NAME} bytes)`);
+    if (constraintNames(table).has(name)) throw new SqlError(SQLSTATE.DUPLICATE_OBJECT, `constraint "${name}" for relation "${table.name}" already exists`);
+  } else {
+    // PostgreSQL's ChooseConstraintName: the column, when the expression reads exactly one.
+    const columns = [...new Set(columnRefs(c.raw_expr))];
+    const base = columns.length === 1 ? `${table.name}_${columns[0] ?? ''}` : table.name;
+    name = freeConstraintName(base, 'check', (n) => constraintNames(table).has(n) || constraintNameTaken(catalog, table.schemaId, n));
+  }
+  const check: CheckDescriptor = { name, expr: fingerprint(c.raw_expr), ...(c.skip_validation ? { notValid: true as const } : {}) };
+  // The expression is analyzed now either way, so a NOT VALID one that cannot work fails here, as in PostgreSQL.
+  const test = compileCheck(table, check, env, catalog);
+  if (!c.skip_validation) await requireRowsPass(table, check, test, env);
+  return { ...table, checks: [...table.checks, check] };
+}
+
+/** ALTER TABLE … VALIDATE CONSTRAINT: checks the rows a NOT VALID CHECK or FOREIGN KEY has not seen. */
+export async function validateConstraint(table: TableDescriptor, name: string, env: DdlEnv, catalog: Catalog): Promise<TableDescriptor> {
+  const check = table.checks.find((x) => x.name === name);
+  if (check) {
+    if (!check.notValid) return table;
+    await requireRowsPass(table, check, compileCheck(table, check, env, catalog), env);
+    return { ...table, checks: table.checks.map((x) => (x === check ? { name: x.name, expr: x.expr } : x)) };
+  }
+  const fk = (table.foreignKeys ?? []).find((x) => x.name === name);
+  if (fk) {
+    if (!fk.notValid) return table;
+    await validateExistingRows(table, fk, env, catalog);
+    const { notValid: _, ...valid } = fk;
+    return { ...table, foreignKeys: (table.foreignKeys ?? []).map((x) => (x === fk ? valid : x)) };
+  }
+  if (constraintNames(table).has(name)) {
+    throw new SqlError(SQLSTATE.WRONG_OBJECT_TYPE, `constraint "${name}" of relation "${table.name}" is not a foreign key or check constraint`);
+  }
+  throw new SqlError(SQLSTATE.UNDEFINED_OBJECT, `constraint "${name}" of relation "${table.name}" does not exist`);
+}
+
+function compileCheck(table: TableDescriptor, check: CheckDescriptor, env: DdlEnv, catalog: Catalog): (row: Row) => Datum {
+  const [planned] = checksOf({ ...table, checks: [check] }, planContextFor(env, catalog));
+  if (!planned) throw new SqlError(SQLSTATE.INTERNAL_ERROR, 'CHECK constraint did not plan');
+  const f = compile(planned.predicate);
+  return (row) => f(row, env.eval);
+}
+
+async function requireRowsPass(table: TableDescriptor, check: CheckDescriptor, test: (row: Row) => Datum, env: DdlEnv): Promise<void> {
+  const codec = codecFor(env.ks, table);
+  for await (const page of env.txn.pages(env.ks.indexSpan(table.id, PRIMARY_INDEX_ID))) {
+    for (const kv of page) {
+      if (test(codec.decodeRow(kv.key, kv.value)) === false) {
+        throw new SqlError(SQLSTATE.CHECK_VIOLATION, `check constraint "${check.name}" of relation "${table.name}" is violated by some row`);
+      }
+    }
+  }
+}
+
+/** The column names an expression reads, in order. */
+function columnRefs(node: Node): string[] {
+  const out: string[] = [];
+  JSON.stringify(node, (key, value: unknown) => {
+    if (key === 'ColumnRef' && value && typeof value === 'object') {
+      const fields = (value as { fields?: { String?: { sval?: string } }[] }).fields ?? [];
+      const last = fields[fields.length - 1]?.String?.sval;
+      if (last !== undefined) out.push(last);
+    }
+    return value;
+  });
+  return out;
+}
+
+/** PostgreSQL's ChooseConstraintName: base_label, then base_label1, base_label2 … */
+function freeConstraintName(base: string, label: string, taken: (name: string) => boolean): string {
+  for (let i = 0; ; i++) {
+    const tail = `_${label}${i === 0 ? '' : i}`;
+    const candidate = `${base.slice(0, MAX_NAME - tail.length)}${tail}`;
+    if (!taken(candidate)) return candidate;
+  }
 }

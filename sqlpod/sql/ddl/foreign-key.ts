@@ -35,7 +35,6 @@ export function defineForeignKey(
 ): ForeignKeyDescriptor {
   if (c.fk_matchtype === 'p') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'MATCH PARTIAL not yet implemented');
   if (c.deferrable || c.initdeferred) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'DEFERRABLE foreign keys are not supported');
-  if (c.skip_validation) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'NOT VALID foreign keys are not supported');
   if (c.fk_del_set_cols?.length) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'ON DELETE SET NULL or SET DEFAULT with a column list is not supported');
 
   const rv = c.pktable ?? {};
@@ -149,7 +148,7 @@ export function constraintNameTaken(catalog: Catalog, schemaId: number, name: st
   return catalog.relationsOf(schemaId).some((r) => r.kind === 'table' && constraintNames(r).has(name));
 }
 
-/** ADD CONSTRAINT … FOREIGN KEY on a table that may hold rows: every row must find its referenced key (23503 otherwise). */
+/** ADD CONSTRAINT … FOREIGN KEY (or VALIDATE CONSTRAINT) on a table that may hold rows: every row must find its referenced key (23503 otherwise). */
 export async function validateExistingRows(table: TableDescriptor, fk: ForeignKeyDescriptor, env: DdlEnv, catalog: Catalog): Promise<void> {
   const parent = fk.refTableId === table.id ? table : catalog.table(fk.refTableId);
   if (!parent) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `foreign key ${fk.name} references a missing table`);

@@ -22,8 +22,9 @@ import { compile, type EvalContext } from '../plan/expr.js';
 import type { Notice } from '../session-api.js';
 import type { SqlTxn } from '../txn.js';
 import { KeyWriter, T, encodeValue, formatText, isSerialName, type SqlType } from '../types/index.js';
+import { quoteIdent, quoteLiteral } from '../catalog/system/deparse.js';
 import { CatalogChange } from './change.js';
-import { addConstraint } from './constraint.js';
+import { addCheck, addConstraint, validateConstraint } from './constraint.js';
 import { constraintNameTaken, defineForeignKey, dropForeignKeyOrCheck, dropReferencingKeys, truncationSet, validateExistingRows } from './foreign-key.js';
 import { checkKeyColumn, checkStorageParameters } from './storage.js';
 import { createView, dropDependents } from './view.js';
@@ -257,8 +258,8 @@ async function columnFrom(
     // search_path (drizzle's migrator creates drizzle.__drizzle_migrations with
     // a serial key); PostgreSQL's \d shows the name qualified there too.
     const owner = env.catalog.byIdOf(schemaId);
-    const seqRef = owner?.kind === 'schema' && owner.name !== 'public' ? `${owner.name}.${seqName}` : seqName;
-    column.defaultExpr = storeExpr(parseExpression(`nextval('${seqRef}')`));
+    const seqRef = owner?.kind === 'schema' && owner.name !== 'public' ? `${quoteIdent(owner.name)}.${quoteIdent(seqName)}` : quoteIdent(seqName);
+    column.defaultExpr = storeExpr(parseExpression(`nextval(${quoteLiteral(seqRef)})`));
   }
   return column;
 }
@@ -494,12 +495,20 @@ async function alterTable(stmt: AlterNode, env: DdlEnv, change: CatalogChange): 
       case 'AT_AddConstraint':
         if (cmd.def && 'Constraint' in cmd.def && cmd.def.Constraint.contype === 'CONSTR_FOREIGN') {
           const current = change.result();
-          const fk = defineForeignKey(table, cmd.def.Constraint, undefined, current, env.names, (n) => constraintNameTaken(current, table.schemaId, n));
+          const c = cmd.def.Constraint;
+          const defined = defineForeignKey(table, c, undefined, current, env.names, (n) => constraintNameTaken(current, table.schemaId, n));
+          // NOT VALID: new rows are checked from now on, the ones already there only at VALIDATE CONSTRAINT.
+          const fk = c.skip_validation ? { ...defined, notValid: true as const } : defined;
           table = { ...table, foreignKeys: [...(table.foreignKeys ?? []), fk] };
-          await validateExistingRows(table, fk, env, current);
+          if (!fk.notValid) await validateExistingRows(table, fk, env, current);
+        } else if (cmd.def && 'Constraint' in cmd.def && cmd.def.Constraint.contype === 'CONSTR_CHECK') {
+          table = await addCheck(table, cmd.def.Constraint, env, change.result());
         } else {
           table = await addConstraint(table, cmd.def, env, change.result());
         }
+        break;
+      case 'AT_ValidateConstraint':
+        table = await validateConstraint(table, cmd.name ?? '', env, change.result());
         break;
       case 'AT_DropConstraint': {
         const name = cmd.name ?? '';

@@ -43,7 +43,7 @@ describe('accumulatorFactory', () => {
   const result = (call: AggregateCall): Datum => {
     const acc = accumulatorFactory(call)();
     for (const r of rows) acc.add(r, evalCtx);
-    return acc.result();
+    return acc.result(evalCtx);
   };
   const byKey: AggregateOrder = { expr: col(1, T.int4), descending: false, nullsFirst: false };
   const byValueDesc: AggregateOrder = { expr: col(0), descending: true, nullsFirst: true };
@@ -65,6 +65,6 @@ describe('accumulatorFactory', () => {
     const one = make();
     const two = make();
     one.add(['x', 1, true], evalCtx);
-    expect([one.result(), two.result()]).toEqual(['x', null]);
+    expect([one.result(evalCtx), two.result(evalCtx)]).toEqual(['x', null]);
   });
 });

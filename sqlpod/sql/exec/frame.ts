@@ -3,7 +3,7 @@
 // does (including its in_range functions, so RANGE offsets treat NULLs,
 // NaN and infinities as PostgreSQL does, and its errors come when it raises them).
 import { SQLSTATE, SqlError } from '../errors.js';
-import type { FrameBound, InRange, WindowFrame } from '../plan/frame.js';
+import type { FrameBound, FrameExclusion, InRange, WindowFrame } from '../plan/frame.js';
 import type { Datum, Numeric } from '../types/index.js';
 import { addNumeric, compareNumeric, subNumeric } from '../types/numeric.js';
 
@@ -23,7 +23,7 @@ export function checkFrameOffsets(frame: WindowFrame, startOffset: Datum, endOff
   const check = (bound: FrameBound, value: Datum, which: 'starting' | 'ending'): void => {
     if (bound.kind !== 'preceding' && bound.kind !== 'following') return;
     if (value === null) throw new SqlError(SQLSTATE.NULL_VALUE_NOT_ALLOWED, `frame ${which} offset must not be null`);
-    if (frame.mode === 'rows' && BigInt(value as bigint | number) < 0n) {
+    if (frame.mode !== 'range' && BigInt(value as bigint | number) < 0n) {
       throw new SqlError(SQLSTATE.INVALID_PRECEDING_OR_FOLLOWING_SIZE, `frame ${which} offset must not be negative`);
     }
   };
@@ -56,6 +56,7 @@ export function frameBounds(f: FrameValues, p: PartitionShape): { head: number[]
     }
     return { head, tail };
   }
+  if (frame.mode === 'groups') return groupsBounds(f, p);
   const offsetBound = (b: FrameBound): boolean => b.kind === 'preceding' || b.kind === 'following';
   // PostgreSQL keeps one head and one tail position per partition that only move forward.
   let h = 0;
@@ -106,6 +107,51 @@ export function frameBounds(f: FrameValues, p: PartitionShape): { head: number[]
     }
   }
   return { head, tail };
+}
+
+/** GROUPS frames: offsets count peer groups, a bound falling outside the partition is clamped to it. */
+function groupsBounds(f: FrameValues, p: PartitionShape): { head: number[]; tail: number[] } {
+  const n = p.size;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const group = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    if (i === 0 || p.peerStart[i] === i) {
+      starts.push(i);
+      ends.push(p.peerEnd[i] ?? i + 1);
+    }
+    group[i] = starts.length - 1;
+  }
+  const count = starts.length;
+  const bound = (b: FrameBound, offset: Datum, i: number, isEnd: boolean): number => {
+    if (b.kind === 'unbounded') return isEnd ? n : 0;
+    const g = group[i] ?? 0;
+    if (b.kind === 'current') return isEnd ? (ends[g] ?? n) : (starts[g] ?? 0);
+    const big = BigInt(offset as bigint | number);
+    const off = big > BigInt(count) ? count + 1 : Number(big);
+    const target = b.kind === 'preceding' ? g - off : g + off;
+    if (target < 0) return 0;
+    if (target >= count) return n;
+    return (isEnd ? ends[target] : starts[target]) ?? n;
+  };
+  const head = new Array<number>(n);
+  const tail = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    head[i] = bound(f.frame.start, f.startOffset, i, false);
+    tail[i] = bound(f.frame.end, f.endOffset, i, true);
+  }
+  return { head, tail };
+}
+
+/** The rows of row k's frame [head, tail) that its EXCLUDE clause leaves in, in order. */
+export function includedRows(exclude: FrameExclusion, k: number, head: number, tail: number, peerStart: number, peerEnd: number): number[] {
+  const rows: number[] = [];
+  for (let r = head; r < tail; r++) {
+    const peer = r >= peerStart && r < peerEnd;
+    if (exclude === 'current' ? r === k : exclude === 'group' ? peer : peer && r !== k) continue;
+    rows.push(r);
+  }
+  return rows;
 }
 
 /** A ROWS bound of row i in a partition of n rows; `past` is 1 for the (exclusive) tail. */

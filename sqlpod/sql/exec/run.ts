@@ -368,14 +368,24 @@ async function lookupRows(codec: RowCodec, index: Parameters<RowCodec['primaryKe
   return rows;
 }
 
+/**
+ * Hash aggregation. With grouping sets every row joins one group per set,
+ * keyed by the set and its keys; a set's rows have NULL for the keys it
+ * leaves out, and GROUPING(…) reports which those are. A set without keys
+ * has its group (one row) even when no row comes, as in PostgreSQL.
+ */
 async function* aggregate(node: Extract<PlanNode, { kind: 'aggregate' }>, ctx: ExecContext): Batches {
   const keys = node.keys.map(compile);
   const keyTypes = node.keys.map((k) => k.type);
+  const sets = node.sets ?? [node.keys.map((_, i) => i)];
   const factories = node.aggregates.map(accumulatorFactory);
-  const groups = new Map<string, { key: Datum[]; states: GroupAccumulator[] }>();
-  const newGroup = (key: Datum[]) => ({ key, states: factories.map((f) => f()) });
-  if (keys.length === 0) groups.set('', newGroup([]));
-  const memory = ctx.memory.account('HashAggregate');
+  const masks = sets.map((set) => node.aggregates.map((a) => a.groupingKeys?.reduce((m, k) => (m << 1) | (set.includes(k) ? 0 : 1), 0) ?? null));
+  type Group = { key: Datum[]; set: number; states: GroupAccumulator[] };
+  const groups = new Map<string, Group>();
+  const newGroup = (key: Datum[], set: number): Group => ({ key, set, states: factories.map((f) => f()) });
+  const setKeys = sets.map((set) => ({ set, types: set.map((k) => keyTypes[k] as SqlType), all: set.length === keys.length && set.every((k, i) => k === i) }));
+  sets.forEach((set, s) => set.length === 0 && groups.set(`${s}:`, newGroup(keys.map(() => null), s)));
+  const memory = ctx.memory.account(sets.length > 1 ? 'MixedAggregate' : 'HashAggregate');
   // A group's accumulators, roughly: their state objects and closures.
   const statesBytes = factories.length * 96;
   try {
@@ -384,18 +394,24 @@ async function* aggregate(node: Extract<PlanNode, { kind: 'aggregate' }>, ctx: E
       let bytes = 0;
       for (const row of batch) {
         const key = keys.map((k) => k(row, ctx.eval));
-        const id = keys.length === 0 ? '' : rowKey(key, keyTypes, key.length);
-        let group = groups.get(id);
-        if (!group) {
-          group = newGroup(key);
-          groups.set(id, group);
-          bytes += keyBytes(id) + rowBytes(key) + statesBytes;
+        for (const [s, { set, types, all }] of setKeys.entries()) {
+          const values = all ? key : set.map((k) => key[k] ?? null);
+          const id = `${s}:${set.length === 0 ? '' : rowKey(values, types, values.length)}`;
+          let group = groups.get(id);
+          if (!group) {
+            const full = all ? key : key.map((v, i) => (set.includes(i) ? v : null));
+            group = newGroup(full, s);
+            groups.set(id, group);
+            bytes += keyBytes(id) + rowBytes(full) + statesBytes;
+          }
+          for (const st of group.states) bytes += st.add(row, ctx.eval);
         }
-        for (const s of group.states) s.add(row, ctx.eval);
       }
       memory.grow(bytes);
     }
-    yield* chunks([...groups.values()].map((g) => [...g.key, ...g.states.map((s) => s.result())]));
+    // Set by set, in the order the sets are planned (Array.prototype.sort is stable).
+    const ordered = sets.length > 1 ? [...groups.values()].sort((a, b) => a.set - b.set) : [...groups.values()];
+    yield* chunks(ordered.map((g) => [...g.key, ...g.states.map((st, j) => masks[g.set]?.[j] ?? st.result(ctx.eval))]));
   } finally {
     memory.release();
   }

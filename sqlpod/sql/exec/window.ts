@@ -10,7 +10,7 @@ import { compile, type Compiled, type EvalContext, type Row } from '../plan/expr
 import type { WindowFunction, WindowSpec } from '../plan/window.js';
 import type { Datum } from '../types/index.js';
 import { accumulatorFactory, keyComparator, orderKey } from './aggregate.js';
-import { checkFrameOffsets, frameBounds, type FrameValues } from './frame.js';
+import { checkFrameOffsets, frameBounds, includedRows, type FrameValues } from './frame.js';
 
 export interface WindowInput {
   readonly width: number;
@@ -108,6 +108,22 @@ function boundsOf(p: Partition): { head: number[]; tail: number[] } {
   return p.bounds;
 }
 
+/** Row k's frame as positions in the partition: first, last and n-th (from 0) row left after EXCLUDE. */
+function frameRowsOf(p: Partition): (k: number) => { first: number | undefined; last: number | undefined; nth(n: number): number | undefined } {
+  const { head, tail } = boundsOf(p);
+  const exclude = p.frame.frame.exclude;
+  return (k) => {
+    const h = head[k] ?? 0;
+    const t = tail[k] ?? 0;
+    if (!exclude) {
+      const inFrame = (r: number): number | undefined => (r >= h && r < t ? r : undefined);
+      return { first: inFrame(h), last: inFrame(t - 1), nth: (n) => inFrame(h + n) };
+    }
+    const rows = includedRows(exclude, k, h, t, p.peerStart[k] ?? k, p.peerEnd[k] ?? k + 1);
+    return { first: rows[0], last: rows.at(-1), nth: (n) => rows[n] };
+  };
+}
+
 /** Compiles a function once; the evaluator gives its value for each row of a partition. */
 function evaluator(f: WindowFunction): Evaluator {
   switch (f.kind) {
@@ -133,6 +149,15 @@ function evaluator(f: WindowFunction): Evaluator {
       const factory = accumulatorFactory(f.call);
       return (p, ctx) => {
         const { head, tail } = boundsOf(p);
+        const exclude = p.frame.frame.exclude;
+        if (exclude) {
+          // Each row's frame has its own hole: aggregate it afresh.
+          return p.rows.map((_, k) => {
+            const acc = factory();
+            for (const r of includedRows(exclude, k, head[k] ?? 0, tail[k] ?? 0, p.peerStart[k] ?? k, p.peerEnd[k] ?? k + 1)) acc.add(p.rows[r] as Row, ctx);
+            return acc.result(ctx);
+          });
+        }
         const out: Datum[] = [];
         let acc = factory();
         let accHead = 0;
@@ -150,7 +175,7 @@ function evaluator(f: WindowFunction): Evaluator {
               accTail = h;
             }
             for (; accTail < t; accTail++) acc.add(p.rows[accTail] as Row, ctx);
-            last = acc.result();
+            last = acc.result(ctx);
             lastHead = h;
             lastTail = t;
           }
@@ -182,12 +207,11 @@ function evaluator(f: WindowFunction): Evaluator {
       const value = compile(f.value);
       const first = f.kind === 'first_value';
       return (p, ctx) => {
-        const { head, tail } = boundsOf(p);
+        const framed = frameRowsOf(p);
         return p.rows.map((_, k) => {
-          const h = head[k] ?? 0;
-          const t = tail[k] ?? 0;
-          if (t <= h) return null;
-          return value(p.rows[first ? h : t - 1] as Row, ctx);
+          const rows = framed(k);
+          const at = first ? rows.first : rows.last;
+          return at === undefined ? null : value(p.rows[at] as Row, ctx);
         });
       };
     }
@@ -195,13 +219,13 @@ function evaluator(f: WindowFunction): Evaluator {
       const value = compile(f.value);
       const nth = compile(f.n);
       return (p, ctx) => {
-        const { head, tail } = boundsOf(p);
+        const framed = frameRowsOf(p);
         return p.rows.map((row, k) => {
           const n = nth(row, ctx);
           if (n === null) return null;
           if (Number(n) <= 0) throw new SqlError(SQLSTATE.INVALID_ARGUMENT_FOR_NTH_VALUE, 'argument of nth_value must be greater than zero');
-          const at = (head[k] ?? 0) + Number(n) - 1;
-          return at < (tail[k] ?? 0) ? value(p.rows[at] as Row, ctx) : null;
+          const at = framed(k).nth(Number(n) - 1);
+          return at === undefined ? null : value(p.rows[at] as Row, ctx);
         });
       };
     }

@@ -184,10 +184,14 @@ class Describer {
         return this.lookupJoin(node, outer);
       case 'aggregate': {
         const input = this.node(node.input, outer);
-        const shown = this.shown(node, node.keys.length ? 'HashAggregate' : 'Aggregate', [], [input.shown]);
+        const sets = node.sets;
+        // PostgreSQL's hashed grouping sets: MixedAggregate when one set is () (grouped without hashing).
+        const kind = sets ? (sets.some((s) => s.length === 0) ? 'MixedAggregate' : 'HashAggregate') : node.keys.length ? 'HashAggregate' : 'Aggregate';
+        const shown = this.shown(node, kind, [], [input.shown]);
         const keys = node.keys.map((k) => x(k, input.names, shown));
-        const names = [...keys, ...node.aggregates.map((a) => aggregateText(a, (e) => x(e, input.names, shown)))];
-        if (keys.length) shown.details.push(`Group Key: ${keys.join(', ')}`);
+        const names = [...keys, ...node.aggregates.map((a) => aggregateText(a, (e) => x(e, input.names, shown), keys))];
+        if (sets) for (const s of sets) shown.details.push(s.length ? `Hash Key: ${s.map((k) => keys[k]).join(', ')}` : 'Group Key: ()');
+        else if (keys.length) shown.details.push(`Group Key: ${keys.join(', ')}`);
         if (shown.output) shown.output = names;
         return { shown, names };
       }
@@ -374,7 +378,12 @@ function constraintParts(c: ColumnConstraint): [string, readonly Expr[]][] {
   return out;
 }
 
-function aggregateText(a: AggregateCall, x: (e: Expr) => string): string {
+function aggregateText(a: AggregateCall, x: (e: Expr) => string, keys: readonly string[] = []): string {
+  if (a.groupingKeys) return `GROUPING(${a.groupingKeys.map((k) => keys[k] ?? '?').join(', ')})`;
+  if (a.direct) {
+    const order = a.order.map((o) => `${x(o.expr)}${o.descending ? ' DESC' : ''}`).join(', ');
+    return `${a.resolved.name}(${a.direct.map(x).join(', ')}) WITHIN GROUP (ORDER BY ${order})${a.filter ? ` FILTER (WHERE ${x(a.filter)})` : ''}`;
+  }
   const args = a.args.length === 0 && a.resolved.name === 'count' ? '*' : a.args.map(x).join(', ');
   const order = a.order.length ? ` ORDER BY ${a.order.map((o) => `${x(o.expr)}${o.descending ? ' DESC' : ''}`).join(', ')}` : '';
   return `${a.resolved.name}(${args}${order})${a.filter ? ` FILTER (WHERE ${x(a.filter)})` : ''}`;

@@ -10,8 +10,11 @@ import {
   findCast,
   formatType,
   parseText,
+  HYPOTHETICAL_SET_AGGREGATES,
+  ORDERED_SET_AGGREGATES,
   resolveAggregate,
   resolveFunction,
+  resolveOrderedSetAggregate,
   resolveOperator,
   timestampNow,
   typeFromName,
@@ -20,9 +23,9 @@ import {
   type SqlType,
 } from '../types/index.js';
 import type { Catalog } from '../catalog/catalog.js';
-import type { Expr } from './expr.js';
+import { exprChildren, type Expr } from './expr.js';
 import type { Scope } from './scope.js';
-import { arrayComparison as realArrayComparison, arrayConstructor, arrayComparisonOperator, arrayConcatenation, arrayFunction, arraySubscript as realArraySubscript, arrayType } from './arrays.js';
+import { arrayComparison as realArrayComparison, arrayConstructor, arrayComparisonOperator, arrayConcatenation, arrayFunction, arraySubscript as realArraySubscript, arrayType, arrayTypeOf } from './arrays.js';
 import { arrayComparison, arraySubquery, arraySubscript, systemCast, systemFunction } from './system.js';
 import type { JoinStrategy } from './join-choice.js';
 
@@ -70,6 +73,10 @@ export interface AggregateCall {
   readonly order: readonly AggregateOrder[];
   /** `agg(x) FILTER (WHERE …)`: only rows for which it is true reach the aggregate. */
   readonly filter: Expr | null;
+  /** Ordered-set aggregates (WITHIN GROUP): the direct arguments, read no column, evaluated once per group. */
+  readonly direct?: readonly Expr[];
+  /** GROUPING(…): the grouping keys it reports on; no row reaches it, its value comes from the grouping set. */
+  readonly groupingKeys?: readonly number[];
 }
 
 export interface AggregateOrder {
@@ -82,6 +89,8 @@ export interface AggregateOrder {
 export class Grouping {
   readonly keys: { readonly fingerprint: string; readonly expr: Expr }[] = [];
   readonly aggregates: AggregateCall[] = [];
+  /** GROUPING SETS / ROLLUP / CUBE: per set, the keys it groups by (./grouping-sets.ts); null for a plain GROUP BY. */
+  sets: (readonly number[])[] | null = null;
 }
 
 /** Analyzes subqueries for the expression analyzer (supplied by the statement planner). */
@@ -135,12 +144,9 @@ const UNSUPPORTED_AGGREGATES = new Map<string, string>([
   ['var_pop', ''],
   ['var_samp', ''],
   ['xmlagg', ''],
-  ['percentile_cont', ''],
-  ['percentile_disc', ''],
-  ['mode', ''],
 ]);
 
-const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'string_agg', 'array_agg', ...UNSUPPORTED_AGGREGATES.keys()]);
+const AGGREGATES = new Set(['count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'string_agg', 'array_agg', ...ORDERED_SET_AGGREGATES, ...UNSUPPORTED_AGGREGATES.keys()]);
 
 /** Whether a function name is an aggregate Shoal computes ('supported'), one it refuses, or none. */
 export function aggregateSupport(name: string): 'supported' | 'unsupported' | undefined {
@@ -150,6 +156,7 @@ export function aggregateSupport(name: string): 'supported' | 'unsupported' | un
 }
 
 export function isAggregateCall(node: Node): boolean {
+  if ('GroupingFunc' in node) return true;
   if (!('FuncCall' in node)) return false;
   const f = node.FuncCall;
   return f.over === undefined && AGGREGATES.has(lastName(f.funcname).toLowerCase());
@@ -174,9 +181,13 @@ export function analyzeExpr(node: Node, ctx: ExprContext): Expr {
     const key = ctx.grouping.keys.findIndex((k) => k.fingerprint === fp);
     if (key >= 0) return { kind: 'column', type: ctx.grouping.keys[key]?.expr.type ?? T.unknown, slot: key };
     if (isAggregateCall(node) && 'FuncCall' in node) return analyzeAggregate(node.FuncCall, fp, ctx, ctx.grouping);
+    if ('GroupingFunc' in node) return analyzeGroupingFunc(node.GroupingFunc, fp, ctx, ctx.grouping);
   } else if (isAggregateCall(node) && 'FuncCall' in node) {
     const where = ctx.noAggregates ?? 'this context';
     throw new SqlError(SQLSTATE.GROUPING_ERROR, `aggregate functions are not allowed in ${where}`, at(ctx, node.FuncCall.location));
+  } else if ('GroupingFunc' in node) {
+    const where = ctx.noAggregates ?? 'this context';
+    throw new SqlError(SQLSTATE.GROUPING_ERROR, `grouping operations are not allowed in ${where}`, at(ctx, node.GroupingFunc.location));
   }
 
   if ('A_Const' in node) return analyzeConst(node.A_Const, ctx);
@@ -303,7 +314,12 @@ function analyzeAExpr(a: AExpr, ctx: ExprContext): Expr {
     case 'AEXPR_OP_ANY':
     case 'AEXPR_OP_ALL': {
       const left = analyzeExpr(required(a.lexpr), ctx);
-      const right = analyzeExpr(required(a.rexpr), ctx);
+      const analyzed = analyzeExpr(required(a.rexpr), ctx);
+      // An untyped $n is an array of the left side's type (text for an unknown literal), as PostgreSQL infers it.
+      const right =
+        analyzed.kind === 'param' && analyzed.type.oid === T.unknown.oid
+          ? coerce(analyzed, arrayTypeOf(left.type.oid === T.unknown.oid ? T.text : left.type, ctx, loc), 'implicit', ctx, loc)
+          : analyzed;
       const compareTo = right.type.element ? realArrayComparison : arrayComparison;
       return compareTo(op, left, right, a.kind === 'AEXPR_OP_ALL', ctx, loc);
     }
@@ -424,6 +440,10 @@ function analyzeFuncCall(f: FuncCallNode, ctx: ExprContext): Expr {
     }
     throw new SqlError(SQLSTATE.WINDOWING_ERROR, `window functions are not allowed in ${ctx.noWindows ?? ctx.noAggregates ?? 'this context'}`, at(ctx, loc));
   }
+  if (f.agg_within_group) {
+    if (HYPOTHETICAL_SET_AGGREGATES.has(name)) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `hypothetical-set aggregate ${name} is not supported`, at(ctx, loc));
+    throw new SqlError(SQLSTATE.WRONG_OBJECT_TYPE, `WITHIN GROUP specified, but ${name} is not an aggregate function`, at(ctx, loc));
+  }
   const args = (f.args ?? []).map((a) => analyzeExpr(a, ctx));
   const session = sessionFunction(name, args, ctx);
   if (session) return session;
@@ -468,9 +488,10 @@ function analyzeAggregate(f: FuncCallNode, fp: string, ctx: ExprContext, groupin
   const name = lastName(f.funcname).toLowerCase();
   const unsupported = UNSUPPORTED_AGGREGATES.get(name);
   if (unsupported !== undefined) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `aggregate function ${name} is not supported${unsupported}`, at(ctx, f.location));
-  if (f.agg_within_group) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'ordered-set aggregates (WITHIN GROUP) are not supported', at(ctx, f.location));
   if (f.func_variadic) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'VARIADIC aggregate arguments are not supported', at(ctx, f.location));
   const inner: ExprContext = { ...ctx, grouping: null, noAggregates: 'aggregate function calls', windows: undefined };
+  refuseOrderedSetMisuse(f, ctx);
+  if (f.agg_within_group) return analyzeOrderedSet(f, fp, inner, grouping);
   const args = f.agg_star ? [] : (f.args ?? []).map((a) => settleUnknown(analyzeExpr(a, inner), inner));
   const distinct = f.agg_distinct ?? false;
   const order = (f.agg_order ?? []).map((s): AggregateOrder => {
@@ -490,6 +511,82 @@ function analyzeAggregate(f: FuncCallNode, fp: string, ctx: ExprContext, groupin
   const resolved = withPosition(() => resolveAggregate(name, args.map((a) => a.type), distinct), ctx, f.location);
   grouping.aggregates.push({ resolved, args: args.map((a, i) => coerce(a, resolved.args[i] ?? a.type, 'implicit', inner, f.location)), fingerprint: fp, order, filter });
   return { kind: 'column', type: resolved.result, slot: grouping.keys.length + grouping.aggregates.length - 1 };
+}
+
+/**
+ * `f(direct…) WITHIN GROUP (ORDER BY x)`: x is the aggregated argument and
+ * the order the group's rows reach the aggregate in; the direct arguments
+ * are one value per group, so they may read no column of the rows
+ * (PostgreSQL allows grouped columns there; Shoal refuses those).
+ */
+function analyzeOrderedSet(f: FuncCallNode, fp: string, inner: ExprContext, grouping: Grouping): Expr {
+  const name = lastName(f.funcname).toLowerCase();
+  const sortBy = (f.agg_order ?? []).map((s) => ('SortBy' in s ? s.SortBy : undefined));
+  const by = sortBy[0];
+  // Not settled: an unknown literal or parameter takes the direct argument's type (float8), as in PostgreSQL.
+  const direct = (f.args ?? []).map((a) => analyzeExpr(a, inner));
+  if (sortBy.length !== 1 || !by) {
+    throw new SqlError(SQLSTATE.UNDEFINED_FUNCTION, `function ${name} with ${sortBy.length} ordered arguments does not exist`, at(inner, f.location));
+  }
+  if (by.sortby_dir === 'SORTBY_USING') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'ORDER BY USING is not supported', at(inner, by.location));
+  for (const [i, d] of direct.entries()) {
+    if (readsRowColumns(d)) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `direct arguments of ordered-set aggregate ${name} that read columns are not supported`, at(inner, locationOf(f.args?.[i])));
+  }
+  const sorted = settleUnknown(analyzeExpr(required(by.node), inner), inner);
+  const resolved = withPosition(() => resolveOrderedSetAggregate(name, direct.map((d) => d.type), sorted.type), inner, f.location);
+  const arg = coerce(sorted, resolved.args[0] ?? sorted.type, 'implicit', inner, f.location);
+  const descending = by.sortby_dir === 'SORTBY_DESC';
+  const nullsFirst = by.sortby_nulls === 'SORTBY_NULLS_FIRST' ? true : by.sortby_nulls === 'SORTBY_NULLS_LAST' ? false : descending;
+  const filterCtx: ExprContext = { ...inner, noAggregates: 'FILTER' };
+  const filter = f.agg_filter ? coerceToBool(analyzeExpr(f.agg_filter, filterCtx), filterCtx, locationOf(f.agg_filter), 'FILTER') : null;
+  grouping.aggregates.push({
+    resolved,
+    args: [arg],
+    fingerprint: fp,
+    order: [{ expr: arg, descending, nullsFirst }],
+    filter,
+    direct: direct.map((d, i) => coerce(d, resolved.direct[i] ?? d.type, 'implicit', inner, f.location)),
+  });
+  return { kind: 'column', type: resolved.result, slot: grouping.keys.length + grouping.aggregates.length - 1 };
+}
+
+function readsRowColumns(e: Expr): boolean {
+  return e.kind === 'column' || exprChildren(e).some(readsRowColumns);
+}
+
+/** GROUPING(a, b, …): a bit per argument, set when the row's grouping set leaves that key out (the first argument the highest bit). */
+function analyzeGroupingFunc(g: Extract<Node, { GroupingFunc: unknown }>['GroupingFunc'], fp: string, ctx: ExprContext, grouping: Grouping): Expr {
+  const existing = grouping.aggregates.findIndex((a) => a.fingerprint === fp);
+  if (existing >= 0) return { kind: 'column', type: T.int4, slot: grouping.keys.length + existing };
+  const args = g.args ?? [];
+  if (args.length > 31) throw new SqlError(SQLSTATE.TOO_MANY_ARGUMENTS, 'GROUPING must have fewer than 32 arguments', at(ctx, g.location));
+  const keys = args.map((a) => {
+    const key = grouping.keys.findIndex((k) => k.fingerprint === fingerprint(a));
+    if (key < 0) throw new SqlError(SQLSTATE.GROUPING_ERROR, 'arguments to GROUPING must be grouping expressions of the associated query level', at(ctx, locationOf(a)));
+    return key;
+  });
+  const resolved: ResolvedAggregate = { name: 'GROUPING', result: T.int4, args: [], create: () => ({ add: () => undefined, result: () => 0 }) };
+  grouping.aggregates.push({ resolved, args: [], fingerprint: fp, order: [], filter: null, groupingKeys: keys });
+  return { kind: 'column', type: T.int4, slot: grouping.keys.length + grouping.aggregates.length - 1 };
+}
+
+/**
+ * An ordered-set aggregate called without WITHIN GROUP, or another aggregate
+ * with it, refused as PostgreSQL's ParseFuncOrColumn does: without WITHIN
+ * GROUP the call only finds the aggregate (42809) when it passes the direct
+ * and aggregated arguments together, else no function (42883).
+ */
+export function refuseOrderedSetMisuse(f: FuncCallNode, ctx: ExprContext): void {
+  const name = lastName(f.funcname).toLowerCase();
+  if (ORDERED_SET_AGGREGATES.has(name) === (f.agg_within_group ?? false)) return;
+  const given = (f.args?.length ?? 0) + (f.agg_within_group ? (f.agg_order?.length ?? 0) : 0);
+  if (f.agg_within_group) {
+    if (given === (name === 'string_agg' ? 2 : 1)) throw new SqlError(SQLSTATE.WRONG_OBJECT_TYPE, `${name} is not an ordered-set aggregate, so it cannot have WITHIN GROUP`, at(ctx, f.location));
+  } else if (given === (name === 'mode' ? 1 : 2) && !f.agg_star) throw new SqlError(SQLSTATE.WRONG_OBJECT_TYPE, `WITHIN GROUP is required for ordered-set aggregate ${name}`, at(ctx, f.location));
+  throw new SqlError(SQLSTATE.UNDEFINED_FUNCTION, `function ${name}(${f.agg_star ? '*' : (f.args ?? []).map(() => '…').join(', ')}) does not exist`, {
+    ...at(ctx, f.location),
+    hint: 'No function matches the given name and argument types. You might need to add explicit type casts.',
+  });
 }
 
 /** Functions whose value comes from the session, not from their arguments. */

@@ -8,7 +8,7 @@ import { at, coerce, commonType, settleUnknown, withPosition, type ExprContext }
 import type { OperatorFn } from '../types/operators.js';
 import type { EvalContext, Expr } from './expr.js';
 
-function arrayTypeOf(element: SqlType, ctx: Pick<ExprContext, 'position'>, location: number | undefined): SqlType {
+export function arrayTypeOf(element: SqlType, ctx: Pick<ExprContext, 'position'>, location: number | undefined): SqlType {
   if (element.element) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'multidimensional arrays are not supported', at(ctx, location));
   const t = arrayOf(element);
   if (!t) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `arrays of type ${formatType(element)} are not supported`, at(ctx, location));

@@ -20,11 +20,24 @@ export interface PlanContext {
 
 /** nextval's lookup: a sequence by name, in the search path or qualified. */
 export function sequenceLookup(ctx: Pick<PlanContext, 'catalog' | 'names'>): (name: string) => number | undefined {
-  return (name) => {
-    const parts = name.split('.');
+  const find = (parts: readonly string[]) => {
     const rel = findRelation(ctx.catalog, ctx.names, { schema: parts.length > 1 ? parts[parts.length - 2] : undefined, name: parts[parts.length - 1] ?? '' });
     return rel?.kind === 'sequence' ? rel.id : undefined;
   };
+  // As regclass reads it: unquoted parts fold to lower case.
+  return (name) => find(splitName(name));
+}
+
+/** A possibly qualified name as regclass input reads it: "Quoted" parts kept, the others folded to lower case. */
+export function splitName(text: string): string[] {
+  const parts: string[] = [];
+  const re = /\s*(?:"((?:[^"]|"")*)"|([^."]+))\s*(\.|$)/gy;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null && m[0] !== '') {
+    parts.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : (m[2] ?? '').trim().toLowerCase());
+    if (m[3] === '') break;
+  }
+  return parts;
 }
 
 export function qualifiedName(rv: { catalogname?: string; schemaname?: string; relname?: string }) {

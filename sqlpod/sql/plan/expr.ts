@@ -3,7 +3,7 @@
 // because it runs per row. Anything that needs I/O (subqueries) is prepared
 // before evaluation starts.
 import { SQLSTATE, SqlError } from '../errors.js';
-import { compare, type Datum, type SqlType } from '../types/index.js';
+import { compare, type Datum, type SettingsAccess, type SqlType } from '../types/index.js';
 
 export interface EvalContext {
   readonly params: readonly Datum[];
@@ -19,6 +19,8 @@ export interface EvalContext {
   readonly uniqueRowId: () => bigint;
   /** Outcomes of the statement's advisory lock calls, by call site (../locks/functions.ts). */
   readonly advisoryLocks?: ReadonlyMap<object, Datum>;
+  /** The session's settings, for current_setting and set_config; absent where no session runs the expression. */
+  readonly settings?: SettingsAccess;
 }
 
 export interface SequenceValues {

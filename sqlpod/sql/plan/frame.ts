@@ -43,12 +43,16 @@ export type FrameBound =
 export type InRange = 'integer' | 'numeric' | 'float';
 
 export interface WindowFrame {
-  readonly mode: 'rows' | 'range';
+  readonly mode: 'rows' | 'range' | 'groups';
   readonly start: FrameBound;
   readonly end: FrameBound;
   /** Set when a RANGE bound has an offset (the window then has exactly one ORDER BY key). */
   readonly inRange?: InRange;
+  /** EXCLUDE CURRENT ROW / GROUP / TIES: rows taken out of each row's frame (EXCLUDE NO OTHERS is absent). */
+  readonly exclude?: FrameExclusion;
 }
+
+export type FrameExclusion = 'current' | 'group' | 'ties';
 
 /** With ORDER BY, up to the current row's last peer; without, every row is a peer: the whole partition. */
 export const DEFAULT_FRAME: WindowFrame = { mode: 'range', start: { kind: 'unbounded' }, end: { kind: 'current' } };
@@ -64,11 +68,11 @@ export interface FrameClause {
 export function planFrame(def: FrameClause, order: readonly AggregateOrder[], ctx: ExprContext): WindowFrame {
   const options = def.frameOptions ?? 0;
   if (!(options & FRAME.NONDEFAULT)) return DEFAULT_FRAME;
-  if (options & FRAME.GROUPS) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'window frames in GROUPS mode are not supported', at(ctx, def.location));
-  if (options & (FRAME.EXCLUDE_CURRENT_ROW | FRAME.EXCLUDE_GROUP | FRAME.EXCLUDE_TIES)) {
-    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'window frame EXCLUDE clauses are not supported', at(ctx, def.location));
-  }
-  const mode = options & FRAME.ROWS ? 'rows' : 'range';
+  const mode = options & FRAME.ROWS ? 'rows' : options & FRAME.GROUPS ? 'groups' : 'range';
+  // Per the standard, as PostgreSQL's transformWindowDefinitions checks it.
+  if (mode === 'groups' && order.length === 0) throw new SqlError(SQLSTATE.WINDOWING_ERROR, 'GROUPS mode requires an ORDER BY clause', at(ctx, def.location));
+  const exclude: FrameExclusion | undefined =
+    options & FRAME.EXCLUDE_CURRENT_ROW ? 'current' : options & FRAME.EXCLUDE_GROUP ? 'group' : options & FRAME.EXCLUDE_TIES ? 'ties' : undefined;
   const hasOffset = (options & (FRAME.START_OFFSET_PRECEDING | FRAME.START_OFFSET_FOLLOWING | FRAME.END_OFFSET_PRECEDING | FRAME.END_OFFSET_FOLLOWING)) !== 0;
   let inRange: { kind: InRange; offsetType: SqlType } | undefined;
   if (mode === 'range' && hasOffset) {
@@ -77,12 +81,12 @@ export function planFrame(def: FrameClause, order: readonly AggregateOrder[], ct
     }
   }
   const offset = (node: Node | undefined): Expr => {
-    const where = mode === 'rows' ? 'ROWS' : 'RANGE';
+    const where = mode.toUpperCase();
     const offsetCtx: ExprContext = { ...ctx, grouping: null, windows: undefined, noWindows: 'window definitions', noAggregates: `window ${where}` };
     const raw = analyzeExpr(required(node), offsetCtx);
     const location = locationOf(node);
     let e: Expr;
-    if (mode === 'rows') e = coerceStrictly(raw, T.int8, 'ROWS', offsetCtx, location);
+    if (mode !== 'range') e = coerceStrictly(raw, T.int8, where, offsetCtx, location);
     else {
       const chosen = inRangeFor(order[0]?.expr.type ?? T.unknown, raw.type, offsetCtx, location);
       inRange = chosen;
@@ -104,7 +108,7 @@ export function planFrame(def: FrameClause, order: readonly AggregateOrder[], ct
       : options & FRAME.END_CURRENT_ROW
         ? { kind: 'current' }
         : { kind: options & FRAME.END_OFFSET_PRECEDING ? 'preceding' : 'following', offset: offset(def.endOffset) };
-  return inRange ? { mode, start, end, inRange: inRange.kind } : { mode, start, end };
+  return { mode, start, end, ...(inRange ? { inRange: inRange.kind } : {}), ...(exclude ? { exclude } : {}) };
 }
 
 const INTEGERS = new Set<number>([T.int2.oid, T.int4.oid, T.int8.oid]);

@@ -88,7 +88,8 @@ export type PlanNode =
       readonly residual: Expr | null;
     }
   | { readonly kind: 'project'; readonly input: PlanNode; readonly exprs: readonly Expr[] }
-  | { readonly kind: 'aggregate'; readonly input: PlanNode; readonly keys: readonly Expr[]; readonly aggregates: readonly AggregateCall[] }
+  /** `sets`: GROUPING SETS, each the indexes of the keys it groups by (the others are NULL in its rows); absent, one set of every key. */
+  | { readonly kind: 'aggregate'; readonly input: PlanNode; readonly keys: readonly Expr[]; readonly aggregates: readonly AggregateCall[]; readonly sets?: readonly (readonly number[])[] }
   | { readonly kind: 'sort'; readonly input: PlanNode; readonly keys: readonly SortKey[] }
   /**
    * Window functions: each row is its first `width` values followed by one

@@ -19,6 +19,7 @@ import {
 } from './analyze-expr.js';
 import { sequenceLookup, stringsOf, type PlanContext } from './context.js';
 import { planCteReference, planWith } from './cte.js';
+import { groupingSets } from './grouping-sets.js';
 import { planView } from './view.js';
 import { Windows } from './window.js';
 
@@ -94,12 +95,17 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
 
   let grouping: Grouping | null = null;
   if (aggregated) {
-    grouping = new Grouping();
-    for (const g of select.groupClause ?? []) {
-      const keyNode = groupKeyNode(g, targets, scope, ctx);
-      const expr = settleUnknown(analyzeExpr(keyNode, exprCtx(null, 'GROUP BY')), exprCtx(null));
-      grouping.keys.push({ fingerprint: fingerprint(keyNode), expr });
-    }
+    const g = new Grouping();
+    const key = (item: Node): number => {
+      const keyNode = groupKeyNode(item, targets, scope, ctx);
+      const fp = fingerprint(keyNode);
+      const known = g.keys.findIndex((k) => k.fingerprint === fp);
+      if (known >= 0) return known;
+      g.keys.push({ fingerprint: fp, expr: settleUnknown(analyzeExpr(keyNode, exprCtx(null, 'GROUP BY')), exprCtx(null)) });
+      return g.keys.length - 1;
+    };
+    g.sets = groupingSets(select.groupClause ?? [], select.groupDistinct ?? false, key, (l) => at(ctx, l));
+    grouping = g;
   }
   // The select list and ORDER BY may call window functions; HAVING may not.
   const outCtx: ExprContext = { ...exprCtx(grouping), windows };
@@ -130,7 +136,7 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
   if (grouping) {
     const havingCtx: ExprContext = { ...outCtx, windows: undefined, noWindows: 'HAVING' };
     const having = select.havingClause ? coerceToBool(analyzeExpr(select.havingClause, havingCtx), havingCtx, undefined, 'HAVING') : null;
-    node = { kind: 'aggregate', input: node, keys: grouping.keys.map((k) => k.expr), aggregates: grouping.aggregates };
+    node = { kind: 'aggregate', input: node, keys: grouping.keys.map((k) => k.expr), aggregates: grouping.aggregates, ...(grouping.sets ? { sets: grouping.sets } : {}) };
     if (having) node = { kind: 'filter', input: node, predicate: having };
   }
 

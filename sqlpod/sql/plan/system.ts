@@ -13,7 +13,7 @@ import { checkOfOid, foreignKeyOfOid, indexOfOid, indexOid, roleNameByOid, roleO
 import { SQLSTATE, SqlError } from '../errors.js';
 import { SqlArray, T, formatType, parseText, resolveOperator, typeByOid, typeFromName, withTypmod, type Datum, type SqlType } from '../types/index.js';
 import type { ExprContext, SessionInfo } from './analyze-expr.js';
-import type { PlanContext } from './context.js';
+import { splitName, type PlanContext } from './context.js';
 import type { Expr } from './expr.js';
 import type { QueryPlan } from './plan.js';
 
@@ -117,17 +117,6 @@ function tableIsVisible(view: SystemView, oid: number): boolean {
 }
 
 /** A possibly qualified, possibly quoted name as regclass input reads it. */
-function splitName(text: string): string[] {
-  const parts: string[] = [];
-  const re = /\s*(?:"((?:[^"]|"")*)"|([^."]+))\s*(\.|$)/gy;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(text)) !== null && m[0] !== '') {
-    parts.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : (m[2] ?? '').trim().toLowerCase());
-    if (m[3] === '') break;
-  }
-  return parts;
-}
-
 function relationOid(view: SystemView, text: string): number {
   if (/^\s*\d+\s*$/.test(text)) return Number(text);
   const parts = splitName(text);
@@ -341,10 +330,10 @@ export function systemFunction(name: string, args: readonly Expr[], ctx: ExprCon
       return call(T.text, args, ([o, pretty]) => {
         const oid = num(o ?? null) ?? 0;
         const check = checkOfOid(view, oid);
-        if (check) return checkDefinition(check.table.checks[check.position]?.expr ?? 'null', pretty === true);
+        if (check) return checkDefinition(check.table.checks[check.position]?.expr ?? 'null', pretty === true) + (check.table.checks[check.position]?.notValid ? ' NOT VALID' : '');
         const foreign = foreignKeyOfOid(view, oid);
         const parent = foreign && view.catalog.table(foreign.fk.refTableId);
-        if (foreign && parent) return foreignKeyDefinition(foreign.table, foreign.fk, parent, relationName(view, parent.id) ?? parent.name);
+        if (foreign && parent) return foreignKeyDefinition(foreign.table, foreign.fk, parent, relationName(view, parent.id) ?? parent.name) + (foreign.fk.notValid ? ' NOT VALID' : '');
         const index = indexOfOid(view, oid);
         return index && index.index.id === index.table.primaryKey.id ? primaryKeyDefinition(index.table) : null;
       });

@@ -17,6 +17,7 @@ import {
   fingerprint,
   lastName,
   locationOf,
+  refuseOrderedSetMisuse,
   required,
   settleUnknown,
   withPosition,
@@ -146,6 +147,8 @@ export class Windows implements WindowCollector {
         throw new SqlError(SQLSTATE.WRONG_OBJECT_TYPE, `OVER specified, but ${name} is not a window function nor an aggregate function`, at(ctx, loc));
       }
       if (support === 'unsupported') throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `aggregate function ${name} is not supported`, at(ctx, loc));
+      refuseOrderedSetMisuse(f, ctx);
+      if (f.agg_within_group) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `OVER is not supported for ordered-set aggregate ${name}`, at(ctx, loc));
       if (f.agg_distinct) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'DISTINCT is not implemented for window functions', at(ctx, loc));
       if (f.agg_order?.length) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'aggregate ORDER BY is not implemented for window functions', at(ctx, loc));
       if (f.agg_within_group || f.func_variadic) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `this form of ${name} is not supported as a window function`, at(ctx, loc));

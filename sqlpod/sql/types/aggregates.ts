@@ -13,6 +13,8 @@ import { selectCandidate } from './resolve.js';
 export interface AggregateState {
   add(args: readonly Datum[]): void;
   result(): Datum;
+  /** Ordered-set aggregates: the result, given the call's direct arguments (one value per group). */
+  finish?(direct: readonly Datum[]): Datum;
 }
 
 export interface ResolvedAggregate {
@@ -20,6 +22,8 @@ export interface ResolvedAggregate {
   readonly result: SqlType;
   /** The types the arguments must be cast to. */
   readonly args: readonly SqlType[];
+  /** Ordered-set aggregates: the types the direct arguments must be cast to. */
+  readonly direct?: readonly SqlType[];
   create(): AggregateState;
 }
 

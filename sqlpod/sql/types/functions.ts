@@ -47,6 +47,15 @@ export interface FunctionContext {
   readonly transactionTimestamp: bigint;
   /** Outcomes of the statement's advisory lock calls by call site (its function), taken before evaluation (../locks/functions.ts). */
   readonly advisoryLocks?: ReadonlyMap<object, Datum>;
+  /** The session's settings, for current_setting and set_config; absent where no session runs the expression. */
+  readonly settings?: SettingsAccess;
+}
+
+export interface SettingsAccess {
+  /** SHOW's value; 42704 for an unknown name. */
+  get(name: string): string;
+  /** SET (or SET LOCAL) from inside a query; returns the value now in effect. */
+  set(name: string, value: string, local: boolean): string;
 }
 
 export type FunctionFn = (args: readonly Datum[], ctx: FunctionContext) => Datum;
@@ -401,6 +410,29 @@ for (const f of ADVISORY_FUNCTIONS) {
   const signatures = f.action === 'unlockAll' ? [[]] : [[T.int8], [T.int4, T.int4]];
   for (const args of signatures) poly(f.name, args, result, () => callSite(f), { volatile: true });
 }
+// --- settings -----------------------------------------------------------------------------
+
+function settingsOf(ctx: FunctionContext): SettingsAccess {
+  if (!ctx.settings) throw sqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'session settings cannot be read or changed here');
+  return ctx.settings;
+}
+
+// Volatile, so never folded while planning: a prepared statement runs after later SETs.
+fnDef('current_setting', [T.text], T.text, ([name], ctx) => settingsOf(ctx).get(name as string), { volatile: true });
+fnDef('current_setting', [T.text, T.bool], T.text, ([name, missingOk], ctx) => {
+  if (name === null || name === undefined) return null;
+  try {
+    return settingsOf(ctx).get(name as string);
+  } catch (err) {
+    if (missingOk === true && err instanceof Error && 'code' in err && err.code === SQLSTATE.UNDEFINED_OBJECT) return null;
+    throw err;
+  }
+}, { strict: false, volatile: true });
+fnDef('set_config', [T.text, T.text, T.bool], T.text, ([name, value, local], ctx) => {
+  if (name === null || name === undefined || local === null || local === undefined) throw sqlError(SQLSTATE.NULL_VALUE_NOT_ALLOWED, 'SET requires parameter name');
+  return settingsOf(ctx).set(name as string, (value as string | null) ?? '', local === true);
+}, { strict: false, volatile: true });
+
 fnDef('pg_notify', [T.text, T.text], PSEUDO.void, () => {
   throw sqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'pg_notify() is not supported: Shoal SQL pods are stateless and do not deliver notifications');
 }, { strict: false, volatile: true });

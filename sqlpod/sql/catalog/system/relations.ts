@@ -266,7 +266,7 @@ export function pgConstraintRows(view: SystemView): SystemRow[] {
       rows.push({ ...base, oid, conname: r.primaryKey.name, contype: 'p', conindid: oid, conkey: `{${r.primaryKey.columnIds.map((id) => attnum(r, id)).join(',')}}` });
     }
     r.checks.forEach((check, i) => {
-      rows.push({ ...base, oid: checkOid(r.id, i), conname: check.name, contype: 'c', conbin: exprEnvelope(check.expr) });
+      rows.push({ ...base, oid: checkOid(r.id, i), conname: check.name, contype: 'c', convalidated: check.notValid !== true, conbin: exprEnvelope(check.expr) });
     });
     (r.foreignKeys ?? []).forEach((fk, i) => {
       const parent = view.catalog.table(fk.refTableId);
@@ -276,6 +276,7 @@ export function pgConstraintRows(view: SystemView): SystemRow[] {
         oid: foreignKeyOid(r.id, i),
         conname: fk.name,
         contype: 'f',
+        convalidated: fk.notValid !== true,
         conindid: parent && index ? indexOid(parent.id, index.id) : 0,
         confrelid: fk.refTableId,
         confupdtype: fk.onUpdate,

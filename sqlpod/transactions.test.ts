@@ -1,6 +1,6 @@
-// SAVEPOINT, RELEASE and ROLLBACK TO against a real PostgreSQL: each script
-// runs statement by statement on both, and every outcome (rows, or the
-// SQLSTATE of the error) must be the same, as must what is left after it.
+// Savepoints and settings in transactions against a real PostgreSQL: each
+// script runs statement by statement on both, and every outcome (rows, or
+// the SQLSTATE of the error) must be the same, as must what is left after it.
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
@@ -9,7 +9,7 @@ import { sqlError } from './testing/fixtures.js';
 let side: BesidePostgres;
 
 beforeAll(async () => {
-  side = await startBesidePostgres('savepoints');
+  side = await startBesidePostgres('transactions');
 }, 120_000);
 
 afterAll(async () => {
@@ -217,6 +217,60 @@ describe('settings in transactions', () => {
       'COMMIT',
       'SHOW search_path',
       'SHOW application_name',
+    ]);
+  });
+});
+
+describe('current_setting and set_config', () => {
+  it('read and change settings from a query, locally or for the session', async () => {
+    const out = await script([
+      "SET TimeZone = 'UTC'",
+      "SELECT current_setting('search_path'), current_setting('TimeZone'), current_setting('application_name')",
+      "SELECT set_config('application_name', 'from query', false)",
+      'SHOW application_name',
+      'BEGIN',
+      "SELECT set_config('application_name', 'local one', true), current_setting('application_name')",
+      'COMMIT',
+      "SELECT current_setting('application_name')",
+      "SELECT set_config('app.tenant', '42', false), current_setting('app.tenant')",
+      "SELECT current_setting('no_such_setting')",
+      "SELECT current_setting('no_such_setting', true) IS NULL",
+      "SELECT set_config(NULL, 'x', false)",
+      "SELECT set_config('application_name', NULL, false), current_setting('application_name')",
+    ]);
+    expect(out[7]).toEqual({ rows: [['from query']] });
+    expect(out[9]).toEqual({ code: '42704' });
+  });
+
+  it('a prepared statement reads the setting of each run, not of its planning', async () => {
+    const read = { name: 'read_app_name', text: "SELECT current_setting('application_name') AS v" };
+    await side.shoal.query("SET application_name = 'first'");
+    expect((await side.shoal.query(read)).rows).toEqual([{ v: 'first' }]);
+    await side.shoal.query("SET application_name = 'second'");
+    expect((await side.shoal.query(read)).rows).toEqual([{ v: 'second' }]);
+  });
+});
+
+describe('what migration tools send', () => {
+  it('infers an untyped $n compared with ANY as an array of the other side', async () => {
+    for (const [sql, values] of [
+      ["SELECT 1 AS one WHERE 'a' = ANY($1)", [['a', 'b']]],
+      ['SELECT n.nspname FROM pg_namespace n WHERE n.nspname = ANY ( $1 ) ORDER BY 1', [['public', 'nope']]],
+      ['SELECT x FROM generate_series(1, 5) x WHERE x <> ALL($1) ORDER BY x', [[2, 4]]],
+    ] as const) {
+      const [mine, theirs] = await Promise.all([side.shoal.query(sql, [...values]), side.reference.query(sql, [...values])]);
+      expect({ sql, rows: mine.rows }).toEqual({ sql, rows: theirs.rows });
+    }
+  });
+
+  it('quotes a mixed-case serial sequence in the column default, and its nextval finds it', async () => {
+    await script([
+      'CREATE TABLE "Post" (id serial PRIMARY KEY, "Title" text)',
+      `INSERT INTO "Post" ("Title") VALUES ('a'), ('b')`,
+      'SELECT id, "Title" FROM "Post" ORDER BY id',
+      "SELECT column_default FROM information_schema.columns WHERE table_name = 'Post' AND column_name = 'id'",
+      "SELECT nextval('\"Post_id_seq\"')",
+      "SELECT nextval('Post_id_seq')",
     ]);
   });
 });
