@@ -19,4 +19,6 @@ export default tseslint.config(
     },
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  // Plain CommonJS preloads (e.g. sqlpod/compat/prisma/unref-timer.cjs) are in no tsconfig project.
+  { files: ['**/*.cjs'], ...tseslint.configs.disableTypeChecked },
 );

@@ -76,7 +76,7 @@ context() {
   mkdir -p "$ctx/images"
   cp package.json package-lock.json tsconfig.json "$ctx/"
   cp images/tsconfig.build.json images/shoal.sh "$ctx/images/"
-  tar -c --exclude='*.test.ts' --exclude=testing --exclude=node_modules --exclude=sqlpod/conformance "${dirs[@]}" |
+  tar -c --exclude='*.test.ts' --exclude=testing --exclude=node_modules --exclude=sqlpod/conformance --exclude=sqlpod/compat "${dirs[@]}" |
     tar -x -C "$ctx"
 }
 
