@@ -143,6 +143,28 @@ describe('serializable transactions', () => {
     expect((await tenant2.get(k('big/done'))).value?.toString()).toBe('1');
   });
 
+  it('moves a transaction past a commit it did not depend on (Refresh), and refuses one it did', async () => {
+    const { Transaction } = await import('../shared/kv/client/index.js');
+    await tenant2.commit([{ put: { key: k('refresh/a'), value: v('1') } }, { put: { key: k('refresh/b'), value: v('1') } }]);
+    const txn = new Transaction(tenant2);
+    expect((await txn.get(k('refresh/a')))?.toString()).toBe('1');
+    const mark = txn.mark();
+    expect((await txn.get(k('refresh/b')))?.toString()).toBe('1');
+    await tenant2.commit([{ put: { key: k('refresh/b'), value: v('2') } }]);
+    // What read b is forgotten (a statement run again after a row-lock wait): only a is checked, and b is read anew.
+    txn.forgetSince(mark);
+    await txn.refresh();
+    expect((await txn.get(k('refresh/b')))?.toString()).toBe('2');
+    txn.put(k('refresh/b'), v('3'));
+    expect(await txn.commit()).not.toBeNull();
+    expect((await tenant2.get(k('refresh/b'))).value?.toString()).toBe('3');
+
+    const stale = new Transaction(tenant2);
+    await stale.get(k('refresh/a'));
+    await tenant2.commit([{ put: { key: k('refresh/a'), value: v('9') } }]);
+    expect((await refusal(stale.refresh())).code).toBe('TXN_CONFLICT');
+  });
+
   it('retries conflicting read-modify-write transactions until every increment lands', async () => {
     const counter = k('counter');
     await tenant2.commit([{ put: { key: counter, value: v('0') } }]);
@@ -198,6 +220,8 @@ describe('tenant isolation and identities', () => {
     // A span that starts inside tenant 2 and runs into tenant 3.
     const straddle = { startKey: k('zzz'), endKey: k('a', tenantPrefix(3)) };
     expect((await refusal(tenant2.commit([{ deleteRange: straddle }]))).code).toBe('OUTSIDE_TENANT');
+    // A refresh tells whether another tenant's keys changed: refused as well.
+    expect((await refusal(tenant2.refresh([{ startKey: k('secret', tenantPrefix(3)), endKey: k('secreu', tenantPrefix(3)) }], { wallMs: Date.now(), logical: 0 }))).code).toBe('OUTSIDE_TENANT');
     expect((await tenant3.get(k('secret', tenantPrefix(3)))).value?.toString()).toBe('3');
   });
 

@@ -114,7 +114,7 @@ export class SqlPod {
         kv,
         tenantId: stamp.tenantId,
         admin: { user: stamp.admin.username, password: stamp.admin.password },
-        hooks: { onRoundTrip: () => this.metrics.kvRoundTrips.inc(), onRowsRead: (n) => this.metrics.kvRowsRead.inc(n) },
+        hooks: { onRoundTrip: () => this.metrics.kvRoundTrips.inc(), onRowsRead: (n) => this.metrics.kvRowsRead.inc(n), onStatementRestart: () => this.metrics.statementRestarts.inc() },
         memory: { perQuery: this.settings.maxQueryMemory, pool },
       });
       const { host, port } = splitHostPort(this.settings.sqlListen);

@@ -6,6 +6,7 @@ import type {
   GetResponse,
   LocateRangeResponse,
   MultiGetResponse,
+  RefreshResponse,
   ScanResponse,
   Span,
 } from '../../shared/kv/protocol.js';
@@ -104,6 +105,17 @@ export function kvServiceImplementation(deps: KvServiceDeps): UntypedServiceImpl
         metrics.keysWritten.inc({ tenant }, intent.mutations.length);
         metrics.bytesWritten.inc({ tenant }, bytes);
         return { commitTs };
+      } catch (err) {
+        if (err instanceof KvError && err.isTransactionRetry) metrics.conflicts.inc({ tenant });
+        throw err;
+      }
+    }),
+
+    Refresh: unary(deps, 'Refresh', async (identity, request): Promise<RefreshResponse> => {
+      const req = validator.refresh(request);
+      const tenant = admit(requireTenant(identity), [], req.readSpans);
+      try {
+        return Promise.resolve({ readTs: committer.refresh(req.readTs, req.readSpans) });
       } catch (err) {
         if (err instanceof KvError && err.isTransactionRetry) metrics.conflicts.inc({ tenant });
         throw err;

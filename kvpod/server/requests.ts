@@ -38,6 +38,7 @@ const mutationSchema = z.union([
   z.object({ kind: z.literal('deleteRange'), deleteRange: span }),
 ]);
 const commitSchema = z.object({ readTs: timestamp, readSpans: z.array(span), mutations: z.array(mutationSchema) });
+const refreshSchema = z.object({ readTs: timestamp, readSpans: z.array(span) });
 const locateSchema = z.object({ key: bytes, before: z.boolean().default(false) });
 const createTenantSchema = z.object({ tenantId: z.number().int().nonnegative(), name: z.string() });
 const destroyTenantSchema = z.object({ tenantId: z.number().int().positive() });
@@ -113,6 +114,15 @@ export class RequestValidator {
       throw new KvError('LIMIT_EXCEEDED', `commit of ${total} bytes exceeds the limit of ${maxBatchBytes}`);
     }
     return { readTs: req.readTs, readSpans: req.readSpans, mutations };
+  }
+
+  refresh(request: unknown): { readTs: Timestamp; readSpans: Span[] } {
+    const req = parse(refreshSchema, request, 'RefreshRequest');
+    if (!req.readTs) throw new KvError('INVALID_REQUEST', 'RefreshRequest needs the read timestamp of its spans');
+    if (req.readSpans.length === 0) throw new KvError('INVALID_REQUEST', 'RefreshRequest has no read spans');
+    this.count(req.readSpans.length, 'read spans');
+    req.readSpans.forEach((s) => this.span(s));
+    return { readTs: req.readTs, readSpans: req.readSpans };
   }
 
   locate(request: unknown): { key: Buffer; before: boolean } {

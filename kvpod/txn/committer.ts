@@ -106,6 +106,20 @@ export class Committer {
     return ts;
   }
 
+  /**
+   * A later snapshot for a transaction that read `readSpans` at `readTs`:
+   * refused as its commit would be if any of them changed since, else a
+   * fresh clock reading. Checked and read in one synchronous step, so every
+   * commit with a timestamp at or below the new one is already in the
+   * conflict index; reads there wait for its batch like any other read.
+   */
+  refresh(readTs: Timestamp, readSpans: Span[]): Timestamp {
+    if (this.closed) throw new KvError('SHUTTING_DOWN', 'kvpod is shutting down; retry on another kvpod');
+    if (!this.clock.observe(readTs)) throw clockOffsetError(readTs);
+    this.validate({ readTs, readSpans, mutations: [] });
+    return this.clock.now();
+  }
+
   /** Refuses new commits and waits for the queued ones. */
   async close(): Promise<void> {
     this.closed = true;

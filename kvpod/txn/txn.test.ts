@@ -113,6 +113,31 @@ describe('Committer', () => {
     expect((err as KvError).isTransactionRetry).toBe(true);
   });
 
+  it('refreshes a snapshot past commits to other keys, and refuses one whose reads changed', async () => {
+    const readTs = await committer.readTimestamp(null);
+    const other = await committer.commit({ readTs: null, readSpans: [], mutations: [put('other')] });
+    const refreshed = committer.refresh(readTs, [point('mine')]);
+    // Later than the commit it skipped over: a read there sees it.
+    expect(compareTimestamps(refreshed, other)).toBeGreaterThan(0);
+    const written = await committer.commit({ readTs: null, readSpans: [], mutations: [put('mine')] });
+    const err = (() => {
+      try {
+        return committer.refresh(refreshed, [point('a'), point('mine')]);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect((err as KvError).code).toBe('TXN_CONFLICT');
+    // A commit queued after the refresh gets a later timestamp, so the commit check from there still sees it.
+    const again = committer.refresh(written, [point('mine')]);
+    const after = await committer.commit({ readTs: null, readSpans: [], mutations: [put('mine')] });
+    expect(compareTimestamps(after, again)).toBeGreaterThan(0);
+    const refused = await committer.commit({ readTs: again, readSpans: [point('mine')], mutations: [put('x')] }).catch((e: unknown) => e);
+    expect((refused as KvError).code).toBe('TXN_CONFLICT');
+    conflicts.prune({ wallMs: after.wallMs + 1, logical: 0 });
+    expect(() => committer.refresh(again, [point('a')])).toThrow(expect.objectContaining({ code: 'TXN_TOO_OLD' }) as Error);
+  });
+
   it('bounds range deletions and waits reads for in-flight commits below their timestamp', async () => {
     await committer.commit({ readTs: null, readSpans: [], mutations: ['a', 'b', 'c', 'd', 'e', 'f'].map((k) => put(k)) });
     const err = await committer.commit({ readTs: null, readSpans: [], mutations: [{ kind: 'deleteRange', span: { startKey: b('a'), endKey: b('z') } }] }).catch((e: unknown) => e);

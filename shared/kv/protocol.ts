@@ -83,6 +83,13 @@ export interface CommitRequest {
 export interface CommitResponse {
   commitTs: Timestamp | null;
 }
+export interface RefreshRequest {
+  readTs: Timestamp | null;
+  readSpans: Span[];
+}
+export interface RefreshResponse {
+  readTs: Timestamp | null;
+}
 export interface LocateRangeRequest {
   key: Buffer;
   before?: boolean;
@@ -113,6 +120,7 @@ export interface KvMethods {
   MultiGet: [MultiGetRequest, MultiGetResponse];
   Scan: [ScanRequest, ScanResponse];
   Commit: [CommitRequest, CommitResponse];
+  Refresh: [RefreshRequest, RefreshResponse];
   LocateRange: [LocateRangeRequest, LocateRangeResponse];
 }
 export interface AdminMethods {

@@ -156,7 +156,7 @@ describe.skipIf(!existsSync(PGBENCH))('pgbench against a SQL pod', () => {
     await expectInitialized();
   });
 
-  it('runs the TPC-B-like script in every query mode: conflicts fail with 40001, the balances stay consistent', { timeout: 120_000 }, async () => {
+  it('runs the TPC-B-like script in every query mode: clients wait for the branch row, none fails, the balances stay consistent', { timeout: 120_000 }, async () => {
     // The first run as pgbench runs by default (it vacuums and empties pgbench_history first); the others keep the history (-n).
     let conflicts = 0;
     for (const [i, mode] of MODES.entries()) {
@@ -169,8 +169,9 @@ describe.skipIf(!existsSync(PGBENCH))('pgbench against a SQL pod', () => {
       expect(b.branches).toBe(b.accounts);
       expect(b.history).toBe(b.accounts);
     }
-    // Four clients updating the one branch row overlap all the time: some of them must have met a 40001.
-    expect(conflicts).toBeGreaterThan(0);
+    // Four clients updating the one branch row overlap all the time; on one pod they wait for its row lock
+    // and read it again (sqlpod/sql/row-locks), so none fails with 40001.
+    expect(conflicts).toBe(0);
   });
 
   it('runs the simple-update script (-N) in every query mode', { timeout: 120_000 }, async () => {

@@ -12,6 +12,7 @@ import { SQLSTATE, SqlError } from './errors.js';
 import { AdvisoryLocks, type AdvisoryLockOptions } from './locks/index.js';
 import { MiB, type MemoryLimits } from './exec/memory.js';
 import { loadParser } from './parser/index.js';
+import { RowLockTable } from './row-locks/index.js';
 import type { LoginRole, SessionOptions, SqlEngine, SqlSession } from './session-api.js';
 import { Session, type EngineServices } from './session.js';
 import { defaultReportedParameters } from './settings.js';
@@ -37,6 +38,7 @@ export class TenantEngine implements SqlEngine, EngineServices {
   readonly kv: KvClient;
   readonly hooks: TxnHooks;
   readonly advisoryLocks: AdvisoryLocks;
+  readonly rowLocks = new RowLockTable();
   readonly memory: MemoryLimits;
   private rowIdMillis = 0;
   private rowIdCounter = 0;

@@ -30,7 +30,8 @@ import { planSelect } from './plan/select.js';
 import type { CopyIn, CopyOut, ExecuteResult, FormatCode, EncodedRow, Notice, ParsedStatement, Portal, PreparedStatement, ResultColumn, SqlSession } from './session-api.js';
 import { SERVER_VERSION, SessionSettings, type SettingScope, type SettingsMark } from './settings.js';
 import { Statement, splitQuery } from './statement.js';
-import { SqlTxn, StaleCatalog, type CatalogCache, type TxnHooks, type TxnMark } from './txn.js';
+import { RestartStatement, SqlTxn, StaleCatalog, type CatalogCache, type TxnHooks, type TxnMark } from './txn.js';
+import type { RowLockTable } from './row-locks/index.js';
 import { T, findCast, formatType, timestampNow, formatBinary, formatText, parseBinary, parseText, typeByOid, type Datum, type SqlType } from './types/index.js';
 import { unsupportedStatement, unsupportedTransactionStatement } from './unsupported.js';
 
@@ -41,6 +42,8 @@ export interface EngineServices {
   readonly catalogs: CatalogCache;
   readonly hooks: TxnHooks;
   readonly advisoryLocks: AdvisoryLocks;
+  /** Row locks among the pod's transactions (UPDATE, DELETE, FOR UPDATE wait for each other). */
+  readonly rowLocks: RowLockTable;
   /** Bounds on what a statement's operators may hold. */
   readonly memory: MemoryLimits;
   reserveSequence(sequence: SequenceDescriptor, count: number): Promise<bigint[]>;
@@ -74,6 +77,12 @@ class Prepared implements PreparedStatement {
 }
 
 const MAX_STATEMENT_ATTEMPTS = 3;
+/**
+ * Times a statement runs again after waiting for row locks: each one follows
+ * another transaction's commit, so many in a row means heavy contention, and
+ * the statement fails with 40001 as it would without the locks.
+ */
+const MAX_STATEMENT_RESTARTS = 100;
 
 export class Session implements SqlSession {
   private txn: SqlTxn | null = null;
@@ -227,6 +236,7 @@ export class Session implements SqlSession {
       }
       committed = !failed;
     } finally {
+      txn?.abandon();
       this.txn = null;
       this.implicitFailed = false;
       this.cursors.endTransaction(committed);
@@ -237,6 +247,9 @@ export class Session implements SqlSession {
   fail(_error: unknown): void {
     if (this.explicit) this.failed = true;
     else this.implicitFailed = true;
+    // The transaction can no longer commit: as in PostgreSQL, its row locks go now, not at ROLLBACK,
+    // unless a savepoint can still bring it back.
+    if (this.savepoints.length === 0) this.txn?.abandon();
   }
 
   takeNotices(): Notice[] {
@@ -324,7 +337,7 @@ export class Session implements SqlSession {
   }
 
   private ensureTxn(): SqlTxn {
-    this.txn ??= new SqlTxn(this.engine.kv, this.engine.ks, this.engine.catalogs, this.engine.hooks);
+    this.txn ??= new SqlTxn(this.engine.kv, this.engine.ks, this.engine.catalogs, this.engine.rowLocks.holder(), this.engine.hooks);
     return this.txn;
   }
 
@@ -362,8 +375,10 @@ export class Session implements SqlSession {
       return { kind: 'done', tag: maintenance(node.VacuumStmt, catalog, this.names(), this.explicit) };
     }
     const key = Object.keys(node)[0] ?? '';
+    let restarts = 0;
     for (let attempt = 1; ; attempt++) {
       const txn = this.ensureTxn();
+      const statementStart = txn.mark();
       // The statement's memory, given back here unless something that outlives this call holds it.
       let memory: MemoryBudget | null = null;
       try {
@@ -432,6 +447,19 @@ export class Session implements SqlSession {
         return { kind: 'rows', rows: first.value, tag: 'SELECT', iterator, memory: exec.memory };
       } catch (err) {
         if (err instanceof StaleCatalog && attempt < MAX_STATEMENT_ATTEMPTS) continue;
+        if (err instanceof RestartStatement) {
+          if (++restarts > MAX_STATEMENT_RESTARTS) {
+            throw new SqlError(SQLSTATE.SERIALIZATION_FAILURE, 'could not serialize access due to concurrent update', {
+              detail: `the statement waited for row locks and ran again ${MAX_STATEMENT_RESTARTS} times`,
+              hint: 'The transaction might succeed if retried.',
+            });
+          }
+          memory?.close();
+          memory = null;
+          await txn.restartStatement(statementStart);
+          attempt--;
+          continue;
+        }
         throw err;
       } finally {
         memory?.close();
@@ -481,6 +509,10 @@ export class Session implements SqlSession {
       outer: [],
     };
     const catalog = txn.planningCatalog;
+    const checkCancel = (): void => {
+      if (this.cancelled) throw new SqlError(SQLSTATE.QUERY_CANCELED, 'canceling statement due to user request');
+      if (Date.now() >= this.statementDeadline) throw new SqlError(SQLSTATE.QUERY_CANCELED, 'canceling statement due to statement timeout');
+    };
     return {
       txn,
       ks: this.engine.ks,
@@ -488,10 +520,8 @@ export class Session implements SqlSession {
       subqueries,
       scanCache: readOnly ? new Map() : null,
       memory: this.budget(),
-      checkCancel: () => {
-        if (this.cancelled) throw new SqlError(SQLSTATE.QUERY_CANCELED, 'canceling statement due to user request');
-        if (Date.now() >= this.statementDeadline) throw new SqlError(SQLSTATE.QUERY_CANCELED, 'canceling statement due to statement timeout');
-      },
+      checkCancel,
+      lockRows: (rows, noWait) => txn.lockRows(rows, { checkCancel, lockTimeoutMs: this.settings.lockTimeoutMs, noWait }),
       sequences: {
         async reserve(id, count) {
           if (count <= 0) return;
@@ -607,6 +637,8 @@ export class Session implements SqlSession {
         const txn = this.txn;
         const failed = this.failed;
         const settingsAtBegin = this.settingsAtBegin;
+        // Detached first: resetting gives up an open transaction's row locks, which this one keeps until it has committed.
+        this.txn = null;
         this.resetTransaction();
         let committed = false;
         try {
@@ -619,6 +651,7 @@ export class Session implements SqlSession {
           committed = true;
           return 'COMMIT';
         } finally {
+          txn?.abandon();
           this.cursors.endTransaction(committed);
           if (committed) this.settings.commitTransaction();
           else if (settingsAtBegin) this.settings.restore(settingsAtBegin);
@@ -668,6 +701,7 @@ export class Session implements SqlSession {
   }
 
   private resetTransaction(): void {
+    this.txn?.abandon();
     this.txn = null;
     this.savepoints = [];
     this.settingsAtBegin = null;

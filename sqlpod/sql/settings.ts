@@ -58,7 +58,7 @@ const DEFAULTS: Record<string, Setting> = {
   search_path: { value: '"$user", public' },
   extra_float_digits: { value: '1' },
   statement_timeout: { value: '0', check: (v) => formatMilliseconds(parseMilliseconds('statement_timeout', v)) },
-  lock_timeout: { value: '0' },
+  lock_timeout: { value: '0', check: (v) => formatMilliseconds(parseMilliseconds('lock_timeout', v)) },
   idle_in_transaction_session_timeout: { value: '0' },
   transaction_isolation: { value: 'serializable' },
   default_transaction_isolation: { value: 'serializable' },
@@ -211,6 +211,11 @@ export class SessionSettings {
   /** 0 = no limit. */
   get statementTimeoutMs(): number {
     return parseMilliseconds('statement_timeout', this.values.get('statement_timeout') ?? '0');
+  }
+
+  /** How long a statement waits for one row lock; 0 = no limit. */
+  get lockTimeoutMs(): number {
+    return parseMilliseconds('lock_timeout', this.values.get('lock_timeout') ?? '0');
   }
 
   get joinStrategy(): JoinStrategy {

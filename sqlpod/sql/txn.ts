@@ -12,7 +12,9 @@ import { keyNext } from '../../shared/keys/index.js';
 import { CATALOG_VERSION, decodeCounter, type Keyspace } from './catalog/keyspace.js';
 import { loadCatalog } from './catalog/store.js';
 import { SQLSTATE, SqlError } from './errors.js';
+import type { LockWait, RowLockHolder } from './row-locks/index.js';
 import { timestampNow } from './types/index.js';
+import type { Timestamp } from '../../shared/kv/timestamp.js';
 
 /** The schema changed since the statement was planned; plan it again with `catalog`. */
 /** Key-value pairs per page of a scan. */
@@ -26,6 +28,19 @@ export class StaleCatalog extends Error {
   }
 }
 
+/**
+ * A row the statement is about to change was changed by a transaction that
+ * committed after this one's snapshot (it waited for that transaction's row
+ * lock): the statement runs again on a newer snapshot (restartStatement).
+ */
+export class RestartStatement extends Error {
+  override readonly name = 'RestartStatement';
+
+  constructor() {
+    super('a locked row changed after the snapshot; the statement must run again');
+  }
+}
+
 export interface CatalogCache {
   current: Catalog;
 }
@@ -35,6 +50,8 @@ export interface TxnHooks {
   onRoundTrip?: () => void;
   /** Rows (key-value pairs) a read returned. */
   onRowsRead?: (count: number) => void;
+  /** A statement runs again after another transaction of the pod committed a row it locked. */
+  onStatementRestart?: () => void;
 }
 
 /** What a savepoint restores: the buffered writes and the schema as this transaction had changed it. */
@@ -56,6 +73,7 @@ export class SqlTxn {
     client: KvClient,
     private readonly ks: Keyspace,
     private readonly cache: CatalogCache,
+    private readonly rowLocks: RowLockHolder,
     private readonly hooks: TxnHooks = {},
   ) {
     this.kv = new Transaction(client);
@@ -162,15 +180,56 @@ export class SqlTxn {
     this.changedCatalog = mark.changedCatalog;
   }
 
+  /**
+   * Locks the rows (their primary keys) the statement is about to change,
+   * waiting for other transactions of this pod that hold them; throws
+   * RestartStatement if one of them committed a row after the snapshot.
+   */
+  async lockRows(rows: readonly Buffer[], wait: LockWait): Promise<void> {
+    if (rows.length === 0) return;
+    const outcome = await this.rowLocks.lock(rows, this.kv.readTs, wait);
+    if (outcome === 'stale') {
+      this.hooks.onStatementRestart?.();
+      throw new RestartStatement();
+    }
+  }
+
+  /**
+   * Undoes the statement begun at `mark` as if it had never run (nobody saw
+   * its results: the reads it made need not hold either) and moves the
+   * snapshot to now, once kvpod has checked that the reads before it still
+   * hold (40001 otherwise). If nothing is left read, the next read takes a
+   * fresh snapshot and checks the catalog again.
+   */
+  async restartStatement(mark: TxnMark): Promise<void> {
+    this.kv.forgetSince(mark.writes);
+    this.changedCatalog = mark.changedCatalog;
+    if (!this.kv.hasReads) this.snapshotCatalog = null;
+    await this.kvCall(() => this.kv.refresh());
+  }
+
+  /** Gives up the row locks of a transaction that ends without committing. Idempotent. */
+  abandon(): void {
+    this.rowLocks.end(null);
+  }
+
   /** The catalog this transaction reads and writes with, once checked against its snapshot. */
   private get checked(): Catalog | null {
     return this.changedCatalog ?? this.snapshotCatalog;
   }
 
   async commit(): Promise<void> {
-    // A transaction that only wrote never saw the catalog version; check it now.
-    if (this.kv.hasWrites && !this.checked) await this.getMany([]);
-    await this.kvCall(() => this.kv.commit());
+    let commitTs: Timestamp | null = null;
+    try {
+      // A transaction that only wrote never saw the catalog version; check it now.
+      if (this.kv.hasWrites && !this.checked) await this.getMany([]);
+      const wrote = this.kv.hasWrites;
+      const ts = await this.kvCall(() => this.kv.commit());
+      if (wrote) commitTs = ts;
+    } finally {
+      // Waiters for these rows read again above the commit timestamp.
+      this.rowLocks.end(commitTs);
+    }
     const changed = this.changedCatalog;
     if (changed && changed.version > this.cache.current.version) this.cache.current = changed;
   }

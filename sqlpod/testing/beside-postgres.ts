@@ -15,6 +15,8 @@ export interface BesidePostgres {
   readonly reference: pg.Client;
   /** Another client of the pod. */
   connectShoal(): Promise<pg.Client>;
+  /** Another client of the PostgreSQL. */
+  connectReference(): Promise<pg.Client>;
   stop(): Promise<void>;
 }
 
@@ -50,7 +52,13 @@ export async function startBesidePostgres(tenantName: string, options: BesidePos
       stops.push(() => client.end());
       return client;
     };
-    return { pod, shoal, reference, connectShoal, stop };
+    const connectReference = async () => {
+      const client = new pg.Client({ connectionString: postgres.url() });
+      await client.connect();
+      stops.push(() => client.end());
+      return client;
+    };
+    return { pod, shoal, reference, connectShoal, connectReference, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -146,6 +146,18 @@ export class KvClient {
     return required(res.commitTs);
   }
 
+  /**
+   * A snapshot later than `readTs` at which nothing in `readSpans` has changed
+   * since `readTs` (TXN_CONFLICT otherwise). The spans must lie in one range,
+   * as a commit's do. Safe to repeat: it changes nothing.
+   */
+  async refresh(readSpans: Span[], readTs: Timestamp): Promise<Timestamp> {
+    const first = readSpans[0];
+    if (!first) throw new KvError('INVALID_REQUEST', 'a refresh needs at least one read span');
+    const res = await this.routed(first.startKey, false, 'Refresh', { readTs, readSpans });
+    return required(res.readTs);
+  }
+
   // Admin (operator certificate). Each kvpod keeps the registry of the
   // tenants whose ranges it may hold, so changes go to every seed: the first
   // allocates the ID, the others record the same one.

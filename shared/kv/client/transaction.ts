@@ -17,10 +17,11 @@ import type { KvClient, ScanOptions } from './kv-client.js';
  */
 export const MAX_COMMIT_READ_SPANS = 4096;
 
-/** How far the buffered writes went at some point: what a SQL savepoint rolls back to. */
+/** How far the buffered writes (and the reads) went at some point: what a SQL savepoint rolls back to. */
 export interface WriteMark {
   readonly writes: number;
   readonly rangeDeletes: number;
+  readonly reads: number;
 }
 
 type Buffered = { kind: 'put'; key: Buffer; value: Buffer } | { kind: 'delete'; key: Buffer } | { kind: 'deleteRange'; span: Span };
@@ -118,7 +119,7 @@ export class Transaction {
   }
 
   mark(): WriteMark {
-    return { writes: this.writes.length, rangeDeletes: this.rangeDeletes.length };
+    return { writes: this.writes.length, rangeDeletes: this.rangeDeletes.length, reads: this.readSpans.length };
   }
 
   /**
@@ -134,6 +135,35 @@ export class Transaction {
     this.writes.forEach((w, i) => {
       if (w.kind !== 'deleteRange') this.lastWrite.set(w.key.toString('latin1'), i);
     });
+  }
+
+  /**
+   * Forgets the writes and the reads since `mark`, as if what made them had
+   * never run: only for work whose results nobody saw (a SQL statement run
+   * again after waiting for a row lock).
+   */
+  forgetSince(mark: WriteMark): void {
+    if (mark.reads > this.readSpans.length) throw new RangeError('read mark is past the read set');
+    this.rollbackTo(mark);
+    this.readSpans.length = mark.reads;
+  }
+
+  /**
+   * Moves the snapshot to a fresh timestamp, once kvpod has checked that
+   * nothing read so far changed since the old one (TXN_CONFLICT otherwise):
+   * later reads see what committed in between, and the commit is validated
+   * from there. With nothing read, the next read simply takes a new snapshot.
+   */
+  async refresh(): Promise<void> {
+    if (this.readSpans.length === 0 || !this.snapshot) {
+      this.snapshot = null;
+      return;
+    }
+    this.snapshot = await this.client.refresh(condenseSpans(this.readSpans, MAX_COMMIT_READ_SPANS), this.snapshot);
+  }
+
+  get hasReads(): boolean {
+    return this.readSpans.length > 0;
   }
 
   /** Commits the buffered writes; a read-only transaction has nothing to send. */

@@ -36,6 +36,11 @@ export interface ExecContext {
   readonly eval: EvalContext;
   /** Throws 57014 when the statement was cancelled. */
   readonly checkCancel: () => void;
+  /**
+   * Locks rows (primary keys) the statement is about to change or FOR UPDATE
+   * reads, waiting for other transactions of the pod (SqlTxn.lockRows).
+   */
+  readonly lockRows: (rows: readonly Buffer[], noWait?: boolean) => Promise<void>;
   /** The current rows of the recursive WITH queries being run around this point of the plan. */
   readonly workTables?: ReadonlyMap<WorkTable, readonly Row[]>;
   /** What the statement's operators hold (53200 beyond the limits); closed when the statement ends. */

@@ -240,6 +240,7 @@ async function update(plan: UpdatePlan, ctx: ExecContext): Promise<WriteResult> 
   // Read every row first: the writes must not feed back into the scan (Halloween problem).
   const rows: Row[] = [];
   for await (const batch of run(plan.source, ctx)) rows.push(...batch);
+  await ctx.lockRows(rows.map((r) => codec.primaryKey(r)));
   const correlated = ctx.subqueries.correlatedIn([...plan.sets.map((x) => x.expr), ...(plan.returning?.exprs ?? [])]);
   if (correlated.length) await ctx.subqueries.prepareFor(correlated, rows, ctx);
   const out: Row[] = [];
@@ -286,6 +287,7 @@ async function remove(plan: DeletePlan, ctx: ExecContext): Promise<WriteResult> 
   const returning = plan.returning?.exprs.map(compile) ?? null;
   const rows: Row[] = [];
   for await (const batch of run(plan.source, ctx)) rows.push(...batch);
+  await ctx.lockRows(rows.map((r) => codec.primaryKey(r)));
   const out: Row[] = [];
   for (const row of rows) {
     deleteRow(ctx, table, codec, row);
