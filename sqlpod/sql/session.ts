@@ -14,7 +14,7 @@ import { createStatement, createTableAsOf, insertStatement, type CreateTableAs }
 import { DDL_KINDS, executeDdl } from './ddl/index.js';
 import { maintenance } from './ddl/maintenance.js';
 import { SQLSTATE, SqlError } from './errors.js';
-import { MemoryBudget, type MemoryLimits } from './exec/memory.js';
+import { MemoryBudget, rowBytes, type MemoryLimits } from './exec/memory.js';
 import { Subqueries, run, type ExecContext } from './exec/run.js';
 import { advisoryFunctionOf, lockTag, type AdvisoryFunction, type AdvisoryLocks, type SessionLocks } from './locks/index.js';
 import { executeWrite } from './exec/write.js';
@@ -439,12 +439,14 @@ export class Session implements SqlSession {
           return { kind: 'rows', rows: result.rows, tag, iterator: null };
         }
         const iterator = run(planned.plan.root, exec);
+        // FOR UPDATE locks every row before one goes out, so that a row lock's wait can still run the query again.
+        if (planned.plan.locksRows) return { kind: 'rows', rows: await lockedRows(iterator, exec.memory), tag: 'SELECT', iterator: null };
         // The first batch reads first, so a stale catalog shows here, before any row went out.
         const first = await iterator.next();
         if (first.done) return { kind: 'rows', rows: [], tag: 'SELECT', iterator: null };
         // The portal closes the budget once the rows are read or it is closed.
         memory = null;
-        return { kind: 'rows', rows: first.value, tag: 'SELECT', iterator, memory: exec.memory };
+        return { kind: 'rows', rows: first.value, tag: 'SELECT', iterator: restartsAsConflicts(iterator), memory: exec.memory };
       } catch (err) {
         if (err instanceof StaleCatalog && attempt < MAX_STATEMENT_ATTEMPTS) continue;
         if (err instanceof RestartStatement) {
@@ -521,7 +523,7 @@ export class Session implements SqlSession {
       scanCache: readOnly ? new Map() : null,
       memory: this.budget(),
       checkCancel,
-      lockRows: (rows, noWait) => txn.lockRows(rows, { checkCancel, lockTimeoutMs: this.settings.lockTimeoutMs, noWait }),
+      lockRows: (rows, onBusy) => txn.lockRows(rows, { checkCancel, lockTimeoutMs: this.settings.lockTimeoutMs, ...(onBusy && { onBusy }) }),
       sequences: {
         async reserve(id, count) {
           if (count <= 0) return;
@@ -784,7 +786,35 @@ type Execution =
 /** A cursor's rows: its uncorrelated subqueries, too, are computed at the first FETCH, not at DECLARE. */
 async function* cursorRows(root: PlanNode, exec: ExecContext): AsyncGenerator<Row[], void, undefined> {
   await exec.subqueries.prepare(exec);
-  yield* run(root, exec);
+  yield* restartsAsConflicts(run(root, exec));
+}
+
+/** Every row of a FOR UPDATE query, held within the statement's memory budget. */
+async function lockedRows(batches: AsyncGenerator<Row[], void, undefined>, memory: MemoryBudget): Promise<Row[]> {
+  const account = memory.account('LockRows');
+  const rows: Row[] = [];
+  for await (const batch of batches) {
+    for (const row of batch) account.grow(rowBytes(row));
+    rows.push(...batch);
+  }
+  return rows;
+}
+
+/**
+ * Rows of a query some of whose rows were already sent: it cannot run again,
+ * so a row it must lock that another transaction changed is a serialization
+ * failure, as a conflict at COMMIT would be.
+ */
+async function* restartsAsConflicts(batches: AsyncGenerator<Row[], void, undefined>): AsyncGenerator<Row[], void, undefined> {
+  try {
+    yield* batches;
+  } catch (err) {
+    if (!(err instanceof RestartStatement)) throw err;
+    throw new SqlError(SQLSTATE.SERIALIZATION_FAILURE, 'could not serialize access due to concurrent update', {
+      detail: 'a row the query locks was changed by a transaction that committed after the query had started sending rows',
+      hint: 'The transaction might succeed if retried.',
+    });
+  }
 }
 
 async function* batchesOf(rows: AsyncGenerator<Row[], unknown, undefined>): AsyncGenerator<Row[], void, undefined> {

@@ -184,14 +184,16 @@ export class SqlTxn {
    * Locks the rows (their primary keys) the statement is about to change,
    * waiting for other transactions of this pod that hold them; throws
    * RestartStatement if one of them committed a row after the snapshot.
+   * False when a row was busy and `wait.onBusy` said to skip it.
    */
-  async lockRows(rows: readonly Buffer[], wait: LockWait): Promise<void> {
-    if (rows.length === 0) return;
+  async lockRows(rows: readonly Buffer[], wait: LockWait): Promise<boolean> {
+    if (rows.length === 0) return true;
     const outcome = await this.rowLocks.lock(rows, this.kv.readTs, wait);
     if (outcome === 'stale') {
       this.hooks.onStatementRestart?.();
       throw new RestartStatement();
     }
+    return outcome === 'current';
   }
 
   /**

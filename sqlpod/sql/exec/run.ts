@@ -19,6 +19,8 @@ import { lateralJoin } from './lateral.js';
 import { functionScan } from './srf.js';
 import { accessKeys } from './spans.js';
 import { keyBytes, rowBytes, type MemoryAccount, type MemoryBudget } from './memory.js';
+import { lockRows } from './lock-rows.js';
+import type { BusyPolicy } from '../row-locks/index.js';
 
 
 /** Sequence values a statement draws; reserved (with I/O) before the expressions that use them run. */
@@ -40,7 +42,7 @@ export interface ExecContext {
    * Locks rows (primary keys) the statement is about to change or FOR UPDATE
    * reads, waiting for other transactions of the pod (SqlTxn.lockRows).
    */
-  readonly lockRows: (rows: readonly Buffer[], noWait?: boolean) => Promise<void>;
+  readonly lockRows: (rows: readonly Buffer[], onBusy?: BusyPolicy) => Promise<boolean>;
   /** The current rows of the recursive WITH queries being run around this point of the plan. */
   readonly workTables?: ReadonlyMap<WorkTable, readonly Row[]>;
   /** What the statement's operators hold (53200 beyond the limits); closed when the statement ends. */
@@ -211,6 +213,12 @@ async function* execute(node: PlanNode, ctx: ExecContext): Batches {
         if (rows.length) yield rows;
         if (left <= 0) return;
       }
+      return;
+    }
+    case 'lockRows': {
+      const limit = node.limit ? count(compile(node.limit)([], ctx.eval), 'LIMIT') : null;
+      const offset = node.offset ? count(compile(node.offset)([], ctx.eval), 'OFFSET') : 0;
+      yield* lockRows(node, run(node.input, ctx), ctx, limit === null ? Infinity : limit + offset);
       return;
     }
     case 'trim':

@@ -229,6 +229,10 @@ class Describer {
         }
         return { shown, names: input.names };
       }
+      case 'lockRows': {
+        const input = this.node(node.input, outer);
+        return { shown: this.shown(node, 'LockRows', input.names, [input.shown]), names: input.names };
+      }
       case 'union': {
         const inputs = node.inputs.map((i) => this.node(i, outer));
         const names = inputs[0]?.names ?? [];

@@ -70,8 +70,19 @@ interface BoundItem {
   readonly columns: readonly ScopeColumn[];
 }
 
+/** A table read directly in FROM, which FOR UPDATE can lock: its columns start at `offset` in the FROM row. */
+export interface LockableTable {
+  readonly alias: string;
+  readonly table: TableDescriptor;
+  readonly offset: number;
+}
+
 export interface PlannedFrom {
   readonly scope: Scope;
+  /** The tables read directly (not through views or subqueries), in FROM order. */
+  readonly tables: readonly LockableTable[];
+  /** The other named FROM items, and what they are in PostgreSQL's words ("a function", "a WITH query"). */
+  readonly others: ReadonlyMap<string, string>;
   /** The FROM clause's rows filtered by the (analyzed) WHERE clause. */
   plan(where: Expr | null): PlanNode;
 }
@@ -80,6 +91,8 @@ export function planFrom(from: readonly Node[], ctx: PlanContext, outer: Scope |
   if (from.length === 0) {
     return {
       scope: new Scope([], outer),
+      tables: [],
+      others: new Map(),
       plan: (where) => (where ? { kind: 'filter', input: { kind: 'values', rows: [[]] }, predicate: where } : { kind: 'values', rows: [[]] }),
     };
   }
@@ -97,6 +110,8 @@ export function planFrom(from: readonly Node[], ctx: PlanContext, outer: Scope |
   const correlated = (id: number) => ctx.subqueries[id]?.correlated ?? true;
   return {
     scope: new Scope(bound.flatMap((b) => b.columns), outer),
+    tables: binder.tables,
+    others: binder.others,
     plan(where) {
       const filters = conjuncts(where).map((e) => describeConjunct(e, correlated));
       const node = new JoinPlanner(width, correlated, ctx.session.joinStrategy ?? 'auto').plan(root, filters.filter((p) => !p.pinned)).node;
@@ -109,6 +124,8 @@ export function planFrom(from: readonly Node[], ctx: PlanContext, outer: Scope |
 /** Gives FROM items their slots and names. */
 class Binder {
   width = 0;
+  readonly tables: LockableTable[] = [];
+  readonly others = new Map<string, string>();
   private readonly names = new Set<string>();
 
   constructor(
@@ -145,6 +162,7 @@ class Binder {
     // Functions in FROM are LATERAL whether or not the query says so.
     const { result, lateral } = this.lateral(visible, outside, (outer) => planFunctions(rf, this.hooks.exprContext(outer, 'functions in FROM')));
     this.claim(result.name, undefined);
+    this.others.set(result.name, 'a function');
     return this.placed({ root: result.root, columns: result.columns, subqueries: this.ctx.subqueries, correlated: false }, result.name, [], lateral);
   }
 
@@ -154,24 +172,28 @@ class Binder {
     if (cte) {
       const name = rv.alias?.aliasname ?? cte.name;
       this.claim(name, rv.location);
+      this.others.set(name, 'a WITH query');
       return this.placed(this.hooks.planCte(cte), name, stringsOf(rv.alias?.colnames));
     }
     const system = systemRelationPlan(rv, this.ctx);
     if (system) {
       const name = rv.alias?.aliasname ?? rv.relname ?? '';
       this.claim(name, rv.location);
+      this.others.set(name, 'a system catalog');
       return this.placed(system, name, stringsOf(rv.alias?.colnames));
     }
     const rel = findRelation(this.ctx.catalog, this.ctx.names, qualifiedName(rv));
     if (rel?.kind === 'view') {
       const name = rv.alias?.aliasname ?? rel.name;
       this.claim(name, rv.location);
+      this.others.set(name, 'a view');
       return this.placed(this.hooks.planView(rel), name, stringsOf(rv.alias?.colnames));
     }
     const table = resolveTable(this.ctx.catalog, this.ctx.names, qualifiedName(rv), this.ctx.position(rv.location));
     const name = rv.alias?.aliasname ?? table.name;
     this.claim(name, rv.location);
     const offset = this.take(table.columns.length);
+    this.tables.push({ alias: name, table, offset });
     const renamed = renameColumns(tableColumns(table, name), stringsOf(rv.alias?.colnames), name);
     return { item: { kind: 'table', table, offset, slots: range(offset, table.columns.length) }, columns: renamed.map((c) => ({ ...c, slot: c.slot + offset })) };
   }
@@ -187,6 +209,7 @@ class Binder {
     else plan = this.hooks.planDerived(select, this.ctx, this.outer);
     const name = rs.alias?.aliasname ?? null;
     if (name !== null) this.claim(name, undefined);
+    if (name !== null) this.others.set(name, 'a subquery');
     return this.placed(plan, name, stringsOf(rs.alias?.colnames), lateral);
   }
 

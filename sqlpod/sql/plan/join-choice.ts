@@ -111,6 +111,7 @@ export function bounded(node: PlanNode): boolean {
     case 'compute':
     case 'project':
     case 'trim':
+    case 'lockRows':
     case 'sort':
     case 'distinct':
     case 'aggregate':

@@ -99,6 +99,12 @@ export type PlanNode =
   | { readonly kind: 'window'; readonly input: PlanNode; readonly width: number; readonly windows: readonly WindowSpec[]; readonly functions: readonly WindowFunction[] }
   | { readonly kind: 'distinct'; readonly input: PlanNode; readonly types: readonly SqlType[]; readonly width: number }
   | { readonly kind: 'limit'; readonly input: PlanNode; readonly limit: Expr | null; readonly offset: Expr | null }
+  /**
+   * SELECT … FOR UPDATE: locks, for each row that passes, the rows of
+   * `targets` it was made of (their primary keys sit at `keySlots`), at most
+   * LIMIT + OFFSET rows; under a SKIP LOCKED target a busy row is dropped.
+   */
+  | { readonly kind: 'lockRows'; readonly input: PlanNode; readonly targets: readonly RowLockTarget[]; readonly limit: Expr | null; readonly offset: Expr | null }
   /** Drops trailing helper columns (sort keys) from each row. */
   | { readonly kind: 'trim'; readonly input: PlanNode; readonly width: number }
   | { readonly kind: 'union'; readonly inputs: readonly PlanNode[] }
@@ -160,6 +166,13 @@ export interface OutputColumn {
 }
 
 /** A query's plan and the columns it produces. */
+/** A table whose rows FOR UPDATE locks, and what it does when one is busy. */
+export interface RowLockTarget {
+  readonly table: TableDescriptor;
+  readonly keySlots: readonly number[];
+  readonly wait: 'wait' | 'error' | 'skip';
+}
+
 export interface QueryPlan {
   readonly root: PlanNode;
   readonly columns: readonly OutputColumn[];
@@ -167,4 +180,6 @@ export interface QueryPlan {
   readonly subqueries: readonly Subquery[];
   /** A subquery of this query reads this query's enclosing rows (it is itself correlated). */
   readonly correlated: boolean;
+  /** FOR UPDATE at the top: its rows are all locked before the first one is sent. */
+  readonly locksRows?: boolean;
 }

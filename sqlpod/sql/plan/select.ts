@@ -25,8 +25,9 @@ import { Windows } from './window.js';
 
 export { columnType, fullScan, tableColumns } from './from.js';
 import type { Expr } from './expr.js';
-import { planFrom } from './from.js';
-import type { OutputColumn, PlanNode, QueryPlan, SortKey } from './plan.js';
+import { columnType, planFrom } from './from.js';
+import { lockedTables, lockingName, lockingNotAllowed, type LockedTable } from './locking.js';
+import type { OutputColumn, PlanNode, QueryPlan, RowLockTarget, SortKey } from './plan.js';
 import { Scope, type ScopeColumn } from './scope.js';
 
 type SelectNode = Extract<Node, { SelectStmt: unknown }>['SelectStmt'];
@@ -56,9 +57,15 @@ function loneSetFunction(select: SelectNode): SelectNode | undefined {
 export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | null = null): QueryPlan {
   if (select.withClause) return planWith(select, ctx, outer, planSelect);
   if (select.intoClause) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'SELECT INTO is not supported');
-  if (select.lockingClause?.length) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'FOR UPDATE/SHARE is not supported yet');
-  if (select.op && select.op !== 'SETOP_NONE') return planSetOperation(select, ctx, outer);
-  if (select.valuesLists) return finishQuery(planValues(select.valuesLists, ctx, outer), select, ctx, outer);
+  const locking = (select.lockingClause?.length ?? 0) > 0;
+  if (select.op && select.op !== 'SETOP_NONE') {
+    if (locking) throw lockingNotAllowed(select, 'UNION/INTERSECT/EXCEPT');
+    return planSetOperation(select, ctx, outer);
+  }
+  if (select.valuesLists) {
+    if (locking) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `${lockingName(select)} cannot be applied to VALUES`);
+    return finishQuery(planValues(select.valuesLists, ctx, outer), select, ctx, outer);
+  }
   const lone = loneSetFunction(select);
   if (lone) return planSelect(lone, ctx, outer);
 
@@ -153,9 +160,38 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
     sort.extra = sort.extra.map((e) => windows.place(e, inputWidth));
   }
   const width = outputs.length;
-  node = { kind: 'project', input: node, exprs: [...outputs.map((o) => o.expr), ...sort.extra] };
+  const locked = locking ? checkedLocking(select, distinct, aggregated, !windows.empty, lockedTables(select, from.tables, from.others)) : [];
+  // The locked tables' primary keys ride along after the sort keys, for the LockRows node above the sort.
+  const lock = lockKeys(locked, width + sort.extra.length);
+  node = { kind: 'project', input: node, exprs: [...outputs.map((o) => o.expr), ...sort.extra, ...lock.exprs] };
   if (distinct) node = { kind: 'distinct', input: node, types: outputs.map((o) => o.expr.type), width };
-  return finishWith(node, outputs.map((o) => o.column), sort.keys, width, select, ctx);
+  return finishWith(node, outputs.map((o) => o.column), sort.keys, width, select, ctx, lock.targets);
+}
+
+/** Refuses (0A000) the query shapes PostgreSQL will not lock rows of, in PostgreSQL's order. */
+function checkedLocking(select: SelectNode, distinct: boolean, aggregated: boolean, windowed: boolean, locked: LockedTable[]): LockedTable[] {
+  if (distinct) throw lockingNotAllowed(select, 'DISTINCT clause');
+  if (select.groupClause?.length) throw lockingNotAllowed(select, 'GROUP BY clause');
+  if (select.havingClause) throw lockingNotAllowed(select, 'HAVING clause');
+  if (aggregated) throw lockingNotAllowed(select, 'aggregate functions');
+  if (windowed) throw lockingNotAllowed(select, 'window functions');
+  return locked;
+}
+
+/** Columns holding each locked table's primary key, placed from `first` on in the projected row. */
+function lockKeys(locked: readonly LockedTable[], first: number): { exprs: Expr[]; targets: RowLockTarget[] } {
+  const exprs: Expr[] = [];
+  const targets = locked.map(({ table, offset, wait }): RowLockTarget => {
+    const keySlots = table.primaryKey.columnIds.map((id) => {
+      const at = table.columns.findIndex((c) => c.id === id);
+      const column = table.columns[at];
+      if (!column) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `table ${table.name} has no column id ${id}`);
+      exprs.push({ kind: 'column', type: columnType(column.typeOid, column.typmod), slot: offset + at });
+      return first + exprs.length - 1;
+    });
+    return { table, keySlots, wait };
+  });
+  return { exprs, targets };
 }
 
 function planValues(lists: readonly Node[], ctx: PlanContext, outer: Scope | null): { node: PlanNode; columns: OutputColumn[] } {
@@ -213,14 +249,16 @@ function finishQuery(q: { node: PlanNode; columns: OutputColumn[] }, select: Sel
   return finishWith(node, q.columns, sort.keys, width, select, ctx);
 }
 
-function finishWith(input: PlanNode, columns: OutputColumn[], keys: SortKey[], width: number, select: SelectNode, ctx: PlanContext): QueryPlan {
+function finishWith(input: PlanNode, columns: OutputColumn[], keys: SortKey[], width: number, select: SelectNode, ctx: PlanContext, locks: readonly RowLockTarget[] = []): QueryPlan {
   let node = input;
   if (keys.length) node = { kind: 'sort', input: node, keys };
   const limit = limitExpr(select.limitCount, 'LIMIT', ctx);
   const offset = limitExpr(select.limitOffset, 'OFFSET', ctx);
+  // Below LIMIT, as PostgreSQL's LockRows: only the rows returned (and skipped by OFFSET) are locked.
+  if (locks.length) node = { kind: 'lockRows', input: node, targets: locks, limit, offset };
   if (limit || offset) node = { kind: 'limit', input: node, limit, offset };
-  if (keys.some((k) => k.slot >= width)) node = { kind: 'trim', input: node, width };
-  return { root: node, columns, subqueries: ctx.subqueries, correlated: false };
+  if (keys.some((k) => k.slot >= width) || locks.length) node = { kind: 'trim', input: node, width };
+  return { root: node, columns, subqueries: ctx.subqueries, correlated: false, ...(locks.length && { locksRows: true }) };
 }
 
 function columnExpr(c: ScopeColumn): Expr {

@@ -63,7 +63,10 @@ describe('RowLockTable', () => {
     const holder = table.holder();
     await holder.lock([row('x')], ts(1), patient);
     const other = table.holder();
-    expect(await codeOf(other.lock([row('x')], ts(1), { ...patient, noWait: true }))).toBe('55P03');
+    expect(await codeOf(other.lock([row('x')], ts(1), { ...patient, onBusy: 'error' }))).toBe('55P03');
+    // SKIP LOCKED: the free row before the busy one is taken, the busy one is not waited for.
+    expect(await other.lock([row('w'), row('x')], ts(1), { ...patient, onBusy: 'skip' })).toBe('skipped');
+    expect(table.holderOf('w')).toBe(other);
     expect(await codeOf(other.lock([row('x')], ts(1), { ...patient, lockTimeoutMs: 60 }))).toBe('55P03');
     let cancelled = false;
     const cancel = (): void => {

@@ -4,7 +4,7 @@
 // update the one branch row. PostgreSQL instead makes the second UPDATE wait
 // until the first transaction ends and then update the row as it was left.
 // Here an UPDATE, DELETE or SELECT … FOR UPDATE locks the rows it is about to
-// change; a statement that had to wait, or whose rows another transaction of
+// change (or, for FOR UPDATE, returns); a statement that had to wait, or whose rows another transaction of
 // this pod committed after its snapshot, is run again on a newer snapshot
 // (SqlTxn.restartStatement), so it sees that commit and COMMIT succeeds.
 // Transactions on different pods of a tenant are still serialized by kvpod
@@ -20,12 +20,18 @@ export interface LockWait {
   readonly checkCancel: () => void;
   /** lock_timeout: most milliseconds to wait for one row (0: no limit). */
   readonly lockTimeoutMs: number;
-  /** FOR UPDATE NOWAIT: fail at once (55P03) instead of waiting. */
-  readonly noWait?: boolean;
+  /** A row another transaction holds: wait (the default), fail at once with 55P03 (NOWAIT), or give up (SKIP LOCKED). */
+  readonly onBusy?: BusyPolicy;
 }
 
-/** `stale`: a row was committed by another transaction of this pod after the snapshot; the statement must read again. */
-export type LockOutcome = 'current' | 'stale';
+export type BusyPolicy = 'wait' | 'error' | 'skip';
+
+/**
+ * `stale`: a row was committed by another transaction of this pod after the
+ * snapshot; the statement must read again. `skipped`: a row was busy and the
+ * policy was to skip it (rows locked before it stay locked).
+ */
+export type LockOutcome = 'current' | 'stale' | 'skipped';
 
 /** Commit timestamps remembered per row, for the staleness check. */
 const REMEMBERED_COMMITS = 100_000;
@@ -108,7 +114,7 @@ export class RowLockHolder {
     const ids = [...new Set(rows.map((r) => r.toString('latin1')))].sort();
     let outcome: LockOutcome = 'current';
     for (const row of ids) {
-      if (!this.held.has(row)) await this.acquire(row, wait);
+      if (!this.held.has(row) && !(await this.acquire(row, wait))) return 'skipped';
       if (this.table.committedAfter(row, snapshot)) outcome = 'stale';
     }
     return outcome;
@@ -123,10 +129,12 @@ export class RowLockHolder {
     this.signalEnd();
   }
 
-  private async acquire(row: string, wait: LockWait): Promise<void> {
+  /** False when the row is busy and the policy is to skip it. */
+  private async acquire(row: string, wait: LockWait): Promise<boolean> {
     const deadline = wait.lockTimeoutMs > 0 ? Date.now() + wait.lockTimeoutMs : Infinity;
     for (let other = this.table.holderOf(row); other && other !== this; other = this.table.holderOf(row)) {
-      if (wait.noWait) throw new SqlError(SQLSTATE.LOCK_NOT_AVAILABLE, 'could not obtain lock on row in relation');
+      if (wait.onBusy === 'skip') return false;
+      if (wait.onBusy === 'error') throw new SqlError(SQLSTATE.LOCK_NOT_AVAILABLE, 'could not obtain lock on row in relation');
       const cycle = deadlockCycle<RowLockHolder>(this, other, (h) => h.waitingFor);
       if (cycle) {
         throw new SqlError(SQLSTATE.DEADLOCK_DETECTED, 'deadlock detected', {
@@ -150,5 +158,6 @@ export class RowLockHolder {
     if (this.ended) throw new SqlError(SQLSTATE.QUERY_CANCELED, 'canceling statement: its transaction ended while it waited for a row lock');
     this.table.take(row, this);
     this.held.add(row);
+    return true;
   }
 }
