@@ -118,6 +118,63 @@ describe('row locks', () => {
     expect(out).toEqual({ failures: [], rows: [[1, total], [2, 2 * total]], ledger: { balances: total, distinct: total } });
   });
 
+  it('an INSERT of a key another transaction is inserting waits, then fails with 23505 or runs its ON CONFLICT action', async () => {
+    const out = await onBoth(async (connect) => {
+      const [a, b] = [await connect(), await connect()];
+      await table(a, 'inserts', [[0, 0]]);
+      const waitFor = async (work: () => Promise<unknown>, end: 'COMMIT' | 'ROLLBACK', held: string) => {
+        await a.query('BEGIN');
+        await a.query(held);
+        const pending = work();
+        const waited = await stillWaiting(pending);
+        await a.query(end);
+        const result = await pending.then(
+          (r): unknown[] => (r as pg.QueryResult<unknown[]>).rows,
+          (e: unknown) => (e as pg.DatabaseError).code,
+        );
+        return { waited, result };
+      };
+      const upsert = (id: number, n: number) => () =>
+        b.query({ text: `INSERT INTO inserts VALUES (${id}, ${n}) ON CONFLICT (id) DO UPDATE SET n = inserts.n + excluded.n RETURNING n`, rowMode: 'array' });
+      return {
+        duplicate: await waitFor(() => b.query('INSERT INTO inserts VALUES (1, 2)'), 'COMMIT', 'INSERT INTO inserts VALUES (1, 1)'),
+        afterRollback: await waitFor(() => b.query({ text: 'INSERT INTO inserts VALUES (2, 2) RETURNING n', rowMode: 'array' }), 'ROLLBACK', 'INSERT INTO inserts VALUES (2, 1)'),
+        upsertAfterInsert: await waitFor(upsert(3, 5), 'COMMIT', 'INSERT INTO inserts VALUES (3, 1)'),
+        upsertAfterUpdate: await waitFor(upsert(1, 1), 'COMMIT', 'UPDATE inserts SET n = 10 WHERE id = 1'),
+        rows: await rowsOf(a, 'inserts'),
+      };
+    });
+    expect(out).toEqual({
+      duplicate: { waited: true, result: '23505' },
+      afterRollback: { waited: true, result: [[2]] },
+      upsertAfterInsert: { waited: true, result: [[6]] },
+      upsertAfterUpdate: { waited: true, result: [[11]] },
+      rows: [[0, 0], [1, 11], [2, 2], [3, 6]],
+    });
+  });
+
+  it('concurrent upserts of one counter all land', { timeout: 60_000 }, async () => {
+    const out = await onBoth(async (connect) => {
+      const clients = await Promise.all(Array.from({ length: 6 }, () => connect()));
+      const [first] = clients;
+      if (!first) throw new Error('no client');
+      await first.query('DROP TABLE IF EXISTS counters');
+      await first.query('CREATE TABLE counters (name text PRIMARY KEY, n int NOT NULL)');
+      const failures: string[] = [];
+      await Promise.all(
+        clients.map(async (client) => {
+          for (let i = 0; i < 8; i++) {
+            await client
+              .query("INSERT INTO counters VALUES ('hits', 1) ON CONFLICT (name) DO UPDATE SET n = counters.n + 1")
+              .catch((err: unknown) => failures.push((err as pg.DatabaseError).code ?? String(err)));
+          }
+        }),
+      );
+      return { failures, rows: (await first.query({ text: 'SELECT name, n FROM counters', rowMode: 'array' })).rows };
+    });
+    expect(out).toEqual({ failures: [], rows: [['hits', 48]] });
+  });
+
   it('a deadlock fails one of the two transactions with 40P01, which gives up its rows, and the other commits', { timeout: 30_000 }, async () => {
     const out = await onBoth(async (connect) => {
       const [a, b] = [await connect(), await connect()];

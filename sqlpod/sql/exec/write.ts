@@ -125,6 +125,10 @@ export async function insert(plan: InsertPlan, ctx: ExecContext, batches: AsyncI
   const where = onConflict?.action === 'update' && onConflict.where ? compile(onConflict.where) : null;
   const fks = foreignKeys(plan, ctx);
   const upserts: RowChange[] = [];
+  // The keys a row claims are locked, so that a concurrent INSERT of the same key on this pod waits and then
+  // sees it (23505, or the ON CONFLICT action), as in PostgreSQL. Not for INSERT … SELECT and COPY: a bulk
+  // load would fill the lock table, and its conflicts are 40001 at COMMIT as before.
+  const lockClaims = onConflict !== undefined || plan.source.kind === 'values';
 
   for await (const batch of batches) {
     const written: Row[] = [];
@@ -135,6 +139,7 @@ export async function insert(plan: InsertPlan, ctx: ExecContext, batches: AsyncI
     // A hidden row id is unique by construction; everything else is read once per batch.
     const toRead = rowClaims.flatMap((cs) => cs.filter((c) => !(hiddenKey && c.index === table.primaryKey)).map((c) => c.key));
     const existing = new Map<string, Buffer>();
+    if (lockClaims) await ctx.lockRows(toRead);
     if (toRead.length) {
       const values = await ctx.txn.getMany(toRead);
       values.forEach((v, i) => v && existing.set((toRead[i] as Buffer).toString('latin1'), v));
@@ -153,6 +158,8 @@ export async function insert(plan: InsertPlan, ctx: ExecContext, batches: AsyncI
         if (!onConflict || !arbiterIds.has(conflict.index.id)) throw uniqueViolation(table, codec, conflict.index, row);
         if (onConflict.action === 'nothing') continue;
         const old = await existingRow(ctx, table, codec, conflict);
+        // Found through another unique index: the row itself is locked, as UPDATE locks it.
+        await ctx.lockRows([codec.primaryKey(old)]);
         const oldKey = codec.primaryKey(old).toString('latin1');
         if (updated.has(oldKey) || claimed.has(oldKey)) {
           throw new SqlError(SQLSTATE.CARDINALITY_VIOLATION, 'ON CONFLICT DO UPDATE command cannot affect row a second time', {
