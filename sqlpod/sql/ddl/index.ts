@@ -692,7 +692,7 @@ async function createSequence(stmt: Extract<Node, { CreateSeqStmt: unknown }>['C
     }
     throw new SqlError(SQLSTATE.DUPLICATE_TABLE, `relation "${qn.name}" already exists`);
   }
-  let start = '1';
+  let start: string | null = null;
   let increment = '1';
   for (const o of stmt.options ?? []) {
     if (!('DefElem' in o)) continue;
@@ -703,6 +703,8 @@ async function createSequence(stmt: Extract<Node, { CreateSeqStmt: unknown }>['C
     else throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `sequence option ${o.DefElem.defname ?? '?'} is not supported yet`);
   }
   if (BigInt(increment) === 0n) throw new SqlError(SQLSTATE.INVALID_PARAMETER_VALUE, 'INCREMENT must not be zero');
+  // As PostgreSQL: a sequence starts at its MINVALUE going up (1), at its MAXVALUE going down (-1).
+  start ??= BigInt(increment) < 0n ? '-1' : '1';
   change.put({ kind: 'sequence', id: await change.allocateId(), name: qn.name, databaseId: env.names.databaseId, schemaId: schema.id, start, increment, ownedBy: null });
   return 'CREATE SEQUENCE';
 }

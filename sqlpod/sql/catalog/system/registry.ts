@@ -37,6 +37,17 @@ import {
 } from './relations.js';
 import { pgAuthidRows, pgRolesRows, pgUserRows, PG_AUTHID_COLUMNS, PG_AUTH_MEMBERS_COLUMNS, PG_ROLES_COLUMNS, PG_USER_COLUMNS } from './roles.js';
 import { pgCollationRows, pgTypeRows, PG_COLLATION_COLUMNS, PG_TYPE_COLUMNS } from './types.js';
+import {
+  pgIndexesRows,
+  pgSequencesRows,
+  pgTablesRows,
+  pgViewsRows,
+  PG_INDEXES_COLUMNS,
+  PG_MATVIEWS_COLUMNS,
+  PG_SEQUENCES_COLUMNS,
+  PG_TABLES_COLUMNS,
+  PG_VIEWS_COLUMNS,
+} from './views.js';
 import { OID, type SystemColumn, type SystemRow, type SystemTable, type SystemView } from './view.js';
 
 const none = (): SystemRow[] => [];
@@ -88,6 +99,11 @@ export const SYSTEM_TABLES: readonly SystemTable[] = [
   pg('pg_extension', 3079, columns('oid:oid extname:name extowner:oid extnamespace:oid extrelocatable:bool extversion:text extconfig:array extcondition:array'), none),
   pg('pg_foreign_table', 3118, columns('ftrelid:oid ftserver:oid ftoptions:array'), none),
   pg('pg_partitioned_table', 3350, columns('partrelid:oid partstrat:char partnatts:int2 partdefid:oid partattrs:text partclass:text partcollation:text partexprs:node'), none),
+  pg('pg_tables', null, PG_TABLES_COLUMNS, pgTablesRows),
+  pg('pg_indexes', null, PG_INDEXES_COLUMNS, pgIndexesRows),
+  pg('pg_views', null, PG_VIEWS_COLUMNS, pgViewsRows),
+  pg('pg_matviews', null, PG_MATVIEWS_COLUMNS, none),
+  pg('pg_sequences', null, PG_SEQUENCES_COLUMNS, pgSequencesRows),
   is('tables', TABLES_COLUMNS, tablesRows),
   is('columns', COLUMNS_COLUMNS, columnsRows),
   is('schemata', SCHEMATA_COLUMNS, schemataRows),
