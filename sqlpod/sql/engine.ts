@@ -128,6 +128,19 @@ export class TenantEngine implements SqlEngine, EngineServices {
     }
   }
 
+  /** setval: the sequence's stored value, so that the next nextval gives `value` + increment (or `value` itself if not `isCalled`). */
+  async setSequence(sequence: SequenceDescriptor, value: bigint, isCalled: boolean): Promise<void> {
+    const stored = isCalled ? value : value - BigInt(sequence.increment);
+    try {
+      await runTransaction(this.kv, (txn) => {
+        txn.put(this.ks.sequenceKey(sequence.id), encodeCounter(stored));
+        return Promise.resolve();
+      });
+    } catch (err) {
+      throw sqlErrorOf(err);
+    }
+  }
+
   /**
    * A unique row id without I/O: milliseconds since 2024, 14 random bits of
    * this process, and a counter for rows within one millisecond (like

@@ -6,6 +6,7 @@ import type { FetchStmt, Node, PrepareStmt } from '@pgsql/types';
 import type { KvClient } from '../../shared/kv/client/index.js';
 import type { Catalog, NameContext } from './catalog/catalog.js';
 import type { SequenceDescriptor } from './catalog/descriptors.js';
+import { sequenceBounds } from './catalog/system/relations.js';
 import type { Keyspace } from './catalog/keyspace.js';
 import { copyExecution } from './copy/execute.js';
 import { planCopy, type CopyPlan } from './copy/plan.js';
@@ -47,6 +48,7 @@ export interface EngineServices {
   /** Bounds on what a statement's operators may hold. */
   readonly memory: MemoryLimits;
   reserveSequence(sequence: SequenceDescriptor, count: number): Promise<bigint[]>;
+  setSequence(sequence: SequenceDescriptor, value: bigint, isCalled: boolean): Promise<void>;
   /** Reads the catalog version (one round trip) and reloads the catalog if it changed. */
   refreshCatalog(): Promise<Catalog>;
   uniqueRowId(): bigint;
@@ -106,6 +108,11 @@ export class Session implements SqlSession {
   private readonly budgets = new Set<MemoryBudget>();
   readonly settings: SessionSettings;
   private readonly locks: SessionLocks;
+  /** currval: per sequence, what nextval (or setval) last gave this session; lastval: the latest of them. */
+  private readonly sequenceValues = new Map<number, bigint>();
+  private lastSequenceValue: bigint | null = null;
+  /** setval calls of the running statement, written when it has run. */
+  private pendingSetvals: { readonly sequence: SequenceDescriptor; readonly value: bigint; readonly isCalled: boolean }[] = [];
 
   constructor(
     private readonly engine: EngineServices,
@@ -379,6 +386,7 @@ export class Session implements SqlSession {
     for (let attempt = 1; ; attempt++) {
       const txn = this.ensureTxn();
       const statementStart = txn.mark();
+      this.pendingSetvals = [];
       // The statement's memory, given back here unless something that outlives this call holds it.
       let memory: MemoryBudget | null = null;
       try {
@@ -435,15 +443,26 @@ export class Session implements SqlSession {
         }
         if (planned.kind === 'write') {
           const result = await executeWrite(planned.plan, exec);
+          await this.applySetvals();
           const tag = planned.plan.kind === 'insert' ? `INSERT 0 ${result.count}` : `${planned.plan.kind.toUpperCase()} ${result.count}`;
           return { kind: 'rows', rows: result.rows, tag, iterator: null };
         }
         const iterator = run(planned.plan.root, exec);
         // FOR UPDATE locks every row before one goes out, so that a row lock's wait can still run the query again.
-        if (planned.plan.locksRows) return { kind: 'rows', rows: await lockedRows(iterator, exec.memory), tag: 'SELECT', iterator: null };
+        if (planned.plan.locksRows) {
+          const rows = await drained(iterator, exec.memory);
+          await this.applySetvals();
+          return { kind: 'rows', rows, tag: 'SELECT', iterator: null };
+        }
         // The first batch reads first, so a stale catalog shows here, before any row went out.
         const first = await iterator.next();
         if (first.done) return { kind: 'rows', rows: [], tag: 'SELECT', iterator: null };
+        if (this.pendingSetvals.length) {
+          // `SELECT setval(…)`: its one row is sent once the value is written.
+          const rows = [...first.value, ...(await drained(iterator, exec.memory))];
+          await this.applySetvals();
+          return { kind: 'rows', rows, tag: 'SELECT', iterator: null };
+        }
         // The portal closes the budget once the rows are read or it is closed.
         memory = null;
         return { kind: 'rows', rows: first.value, tag: 'SELECT', iterator: restartsAsConflicts(iterator), memory: exec.memory };
@@ -491,10 +510,33 @@ export class Session implements SqlSession {
       transactionTimestamp: txn.timestamp,
       subqueries,
       sequences: {
-        next(id) {
+        next: (id) => {
           const v = reserved.get(id)?.shift();
           if (v === undefined) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'nextval is only supported in INSERT values and defaults');
+          this.sequenceValues.set(id, v);
+          this.lastSequenceValue = v;
           return v;
+        },
+        current: (id) => {
+          const v = this.sequenceValues.get(id);
+          if (v === undefined) {
+            throw new SqlError(SQLSTATE.OBJECT_NOT_IN_PREREQUISITE_STATE, `currval of sequence "${this.sequenceOf(txn, id).name}" is not yet defined in this session`);
+          }
+          return v;
+        },
+        last: () => {
+          if (this.lastSequenceValue === null) throw new SqlError(SQLSTATE.OBJECT_NOT_IN_PREREQUISITE_STATE, 'lastval is not yet defined in this session');
+          return this.lastSequenceValue;
+        },
+        set: (id, value, isCalled) => {
+          const sequence = this.sequenceOf(txn, id);
+          const { min, max } = sequenceBounds(txn.planningCatalog, sequence);
+          if (value < min || value > max) {
+            throw new SqlError(SQLSTATE.NUMERIC_VALUE_OUT_OF_RANGE, `setval: value ${value} is out of bounds for sequence "${sequence.name}" (${min}..${max})`);
+          }
+          this.pendingSetvals.push({ sequence, value, isCalled });
+          if (isCalled) this.sequenceValues.set(id, value);
+          return value;
         },
       },
       uniqueRowId: () => engine.uniqueRowId(),
@@ -534,6 +576,17 @@ export class Session implements SqlSession {
         },
       },
     };
+  }
+
+  private sequenceOf(txn: SqlTxn, id: number): SequenceDescriptor {
+    const seq = txn.planningCatalog.byIdOf(id);
+    if (seq?.kind !== 'sequence') throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `sequence with id ${id} does not exist`);
+    return seq;
+  }
+
+  /** Writes the running statement's setval calls, in order (outside its transaction, as PostgreSQL's). */
+  private async applySetvals(): Promise<void> {
+    for (const { sequence, value, isCalled } of this.pendingSetvals.splice(0)) await this.engine.setSequence(sequence, value, isCalled);
   }
 
   /**
@@ -789,8 +842,8 @@ async function* cursorRows(root: PlanNode, exec: ExecContext): AsyncGenerator<Ro
   yield* restartsAsConflicts(run(root, exec));
 }
 
-/** Every row of a FOR UPDATE query, held within the statement's memory budget. */
-async function lockedRows(batches: AsyncGenerator<Row[], void, undefined>, memory: MemoryBudget): Promise<Row[]> {
+/** The rest of a query's rows (all of a FOR UPDATE query's), held within the statement's memory budget. */
+async function drained(batches: AsyncGenerator<Row[], void, undefined>, memory: MemoryBudget): Promise<Row[]> {
   const account = memory.account('LockRows');
   const rows: Row[] = [];
   for await (const batch of batches) {

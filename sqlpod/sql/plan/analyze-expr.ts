@@ -455,6 +455,8 @@ function analyzeFuncCall(f: FuncCallNode, ctx: ExprContext): Expr {
     return { kind: 'call', type: T.int8, name: 'unique_rowid', args: [], strict: false, volatile: true, fn: (_a, c) => c.uniqueRowId() };
   }
   if (name === 'nextval' && args.length === 1) return nextval(args[0] as Expr, ctx, loc);
+  const sequenceCall = sequenceFunction(name, args, ctx, loc);
+  if (sequenceCall) return sequenceCall;
   if (name === 'generate_series' || name === 'unnest') {
     throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `set-returning function ${name} is only supported in FROM`, at(ctx, loc));
   }
@@ -478,6 +480,40 @@ function nextval(arg: Expr, ctx: ExprContext, location: number | undefined): Exp
   const id = ctx.sequenceNamed?.(name);
   if (id === undefined) throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `relation "${name}" does not exist`, at(ctx, location));
   return { kind: 'call', type: T.int8, name: 'nextval', args: [], strict: false, volatile: true, sequence: id, fn: (_a, c) => c.sequences.next(id) };
+}
+
+/**
+ * currval, lastval and setval. The sequence may be named by any text or
+ * regclass expression (`setval(pg_get_serial_sequence('t', 'id'), …)`):
+ * a constant name is looked up now, another when the call runs.
+ */
+function sequenceFunction(name: string, args: readonly Expr[], ctx: ExprContext, location: number | undefined): Expr | undefined {
+  if (name === 'lastval') return args.length === 0 ? { kind: 'call', type: T.int8, name, args: [], strict: false, volatile: true, fn: (_a, c) => c.sequences.last() } : undefined;
+  const arity = name === 'currval' ? [1] : name === 'setval' ? [2, 3] : [];
+  if (!arity.includes(args.length)) return undefined;
+  const [target, ...rest] = args as [Expr, ...Expr[]];
+  const lookup = (text: string): number => {
+    const id = ctx.sequenceNamed?.(text);
+    if (id === undefined) throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `relation "${text}" does not exist`, at(ctx, location));
+    return id;
+  };
+  const known = target.kind === 'const' && typeof target.value === 'string' ? lookup(target.value) : undefined;
+  const nameArg = coerce(target, T.text, 'assignment', ctx, location);
+  const sequenceOf = (v: Datum): number => known ?? lookup(typeof v === 'string' ? v : '');
+  if (name === 'currval') {
+    return { kind: 'call', type: T.int8, name, args: [nameArg], strict: true, volatile: true, fn: ([n], c) => c.sequences.current(sequenceOf(n ?? null)) };
+  }
+  const value = coerce(rest[0] as Expr, T.int8, 'implicit', ctx, location);
+  const called = rest[1] ? coerce(rest[1], T.bool, 'implicit', ctx, location) : ({ kind: 'const', type: T.bool, value: true } as const);
+  return {
+    kind: 'call',
+    type: T.int8,
+    name,
+    args: [nameArg, value, called],
+    strict: true,
+    volatile: true,
+    fn: ([n, v, isCalled], c) => c.sequences.set(sequenceOf(n ?? null), v as bigint, isCalled === true),
+  };
 }
 
 function analyzeAggregate(f: FuncCallNode, fp: string, ctx: ExprContext, grouping: Grouping): Expr {

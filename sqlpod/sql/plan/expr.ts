@@ -26,6 +26,15 @@ export interface EvalContext {
 export interface SequenceValues {
   /** The next reserved value of a sequence; 0A000 when none was reserved. */
   next(sequenceId: number): bigint;
+  /** currval: what nextval last gave this session for the sequence (55000 before that). */
+  current(sequenceId: number): bigint;
+  /** lastval: what nextval last gave this session for any sequence (55000 before that). */
+  last(): bigint;
+  /**
+   * setval: checked against the sequence's bounds (22003) now, written once
+   * the statement has run (like PostgreSQL's, it is not undone by a rollback).
+   */
+  set(sequenceId: number, value: bigint, isCalled: boolean): bigint;
 }
 
 export interface SubqueryResults {

@@ -2,7 +2,7 @@
 // pg_sequence, pg_depend: the tenant's tables, views, sequences and indexes
 // of the current database, as PostgreSQL's catalogs describe them.
 import { T, typeByOid, type SqlType } from '../../types/index.js';
-import { referencedIndex, type Relation } from '../catalog.js';
+import { referencedIndex, type Catalog, type Relation } from '../catalog.js';
 import type { ColumnDescriptor, IndexDescriptor, SequenceDescriptor, TableDescriptor } from '../descriptors.js';
 import { columns } from './columns.js';
 import { exprEnvelope } from './deparse.js';
@@ -292,22 +292,28 @@ export function pgConstraintRows(view: SystemView): SystemRow[] {
 
 export const PG_SEQUENCE_COLUMNS = columns('seqrelid:oid seqtypid:oid seqstart:int8 seqincrement:int8 seqmax:int8 seqmin:int8 seqcache:int8 seqcycle:bool');
 
+/** A sequence's type and the bounds that come with it (Shoal has no MINVALUE/MAXVALUE options). */
+export function sequenceBounds(catalog: Catalog, s: SequenceDescriptor): { typeOid: number; min: bigint; max: bigint } {
+  const increment = BigInt(s.increment);
+  // A serial column's sequence has the column's type, as PostgreSQL creates it (AS integer for serial).
+  const owner = s.ownedBy && catalog.table(s.ownedBy.tableId)?.columns.find((c) => c.id === s.ownedBy?.columnId);
+  const typeOid = owner && (owner.typeOid === T.int2.oid || owner.typeOid === T.int4.oid) ? owner.typeOid : T.int8.oid;
+  const bits = typeOid === T.int2.oid ? 15n : typeOid === T.int4.oid ? 31n : 63n;
+  return { typeOid, min: increment > 0n ? 1n : -(2n ** bits), max: increment > 0n ? 2n ** bits - 1n : -1n };
+}
+
 export function pgSequenceRows(view: SystemView): SystemRow[] {
   return relationsOf(view)
     .filter((r): r is SequenceDescriptor => r.kind === 'sequence')
     .map((s) => {
-      const increment = BigInt(s.increment);
-      // A serial column's sequence has the column's type, as PostgreSQL creates it (AS integer for serial).
-      const owner = s.ownedBy && view.catalog.table(s.ownedBy.tableId)?.columns.find((c) => c.id === s.ownedBy?.columnId);
-      const type = owner && (owner.typeOid === T.int2.oid || owner.typeOid === T.int4.oid) ? owner.typeOid : T.int8.oid;
-      const bits = type === T.int2.oid ? 15n : type === T.int4.oid ? 31n : 63n;
+      const bounds = sequenceBounds(view.catalog, s);
       return {
         seqrelid: s.id,
-        seqtypid: type,
+        seqtypid: bounds.typeOid,
         seqstart: BigInt(s.start),
-        seqincrement: increment,
-        seqmax: increment > 0n ? 2n ** bits - 1n : -1n,
-        seqmin: increment > 0n ? 1n : -(2n ** bits),
+        seqincrement: BigInt(s.increment),
+        seqmax: bounds.max,
+        seqmin: bounds.min,
         seqcache: 1n,
         seqcycle: false,
       };

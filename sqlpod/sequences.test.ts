@@ -1,0 +1,87 @@
+// nextval, currval, lastval and setval beside a real PostgreSQL: each script
+// runs statement by statement on both, and every outcome (rows, or the
+// SQLSTATE of the error) must be the same.
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
+import { sqlError } from './testing/fixtures.js';
+
+let side: BesidePostgres;
+
+beforeAll(async () => {
+  side = await startBesidePostgres('sequences');
+}, 120_000);
+
+afterAll(async () => {
+  await side?.stop();
+});
+
+type Outcome = { rows: unknown[][] } | { code: string };
+
+async function outcome(client: pg.Client, sql: string): Promise<Outcome> {
+  const query = client.query({ text: sql, rowMode: 'array' });
+  const r = await query.catch(() => null);
+  if (r) return { rows: r.rows as unknown[][] };
+  return { code: (await sqlError(query)).code ?? '' };
+}
+
+async function script(statements: readonly string[], shoal = side.shoal, reference = side.reference): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  for (const sql of statements) {
+    const [mine, theirs] = [await outcome(shoal, sql), await outcome(reference, sql)];
+    expect({ sql, ...mine }).toEqual({ sql, ...theirs });
+    outcomes.push(mine);
+  }
+  return outcomes;
+}
+
+describe('sequence functions', () => {
+  it('currval and lastval follow this session’s nextval; setval moves the sequence, with is_called', async () => {
+    const out = await script([
+      'CREATE SEQUENCE s',
+      "SELECT currval('s')",
+      'SELECT lastval()',
+      "SELECT nextval('s')",
+      "SELECT currval('s'), lastval()",
+      "SELECT setval('s', 10)",
+      "SELECT currval('s'), nextval('s')",
+      "SELECT setval('s', 20, false)",
+      "SELECT nextval('s'), currval('s')",
+      "SELECT pg_catalog.setval('public.s', 30, true)",
+      "SELECT nextval('public.s')",
+      "SELECT setval('s', 0)",
+      "SELECT setval('nosuch', 1)",
+      "SELECT currval('nosuch')",
+      "SELECT nextval('s') FROM (VALUES (1), (2), (3)) v(x)",
+      'CREATE SEQUENCE down INCREMENT -2',
+      "SELECT setval('down', 5)",
+      "SELECT setval('down', -7)",
+      "SELECT nextval('down'), lastval()",
+    ]);
+    expect(out[1]).toEqual({ code: '55000' });
+    expect(out[2]).toEqual({ code: '55000' });
+    expect(out[11]).toEqual({ code: '22003' });
+    expect(out[12]).toEqual({ code: '42P01' });
+  });
+
+  it('setval on a serial column’s sequence (pg_get_serial_sequence), outside the transaction, and per session', async () => {
+    await script([
+      'CREATE TABLE items (id serial PRIMARY KEY, v text)',
+      "INSERT INTO items (v) VALUES ('a'), ('b')",
+      "SELECT setval(pg_get_serial_sequence('items', 'id'), (SELECT max(id) FROM items) + 100)",
+      "INSERT INTO items (v) VALUES ('c') RETURNING id",
+      // setval is not undone by a rollback.
+      'BEGIN',
+      "SELECT setval('items_id_seq', 500)",
+      'ROLLBACK',
+      "INSERT INTO items (v) VALUES ('d') RETURNING id",
+      "SELECT currval('items_id_seq'), lastval()",
+      // The sequence's bound follows the serial column's type (integer).
+      "SELECT setval('items_id_seq', 3000000000)",
+    ]);
+    // currval is the session's own: another session has not called nextval.
+    const [otherShoal, otherReference] = [await side.connectShoal(), await side.connectReference()];
+    const [fresh] = await script(["SELECT currval('items_id_seq')"], otherShoal, otherReference);
+    expect(fresh).toEqual({ code: '55000' });
+  });
+});
