@@ -64,6 +64,38 @@ describe('sequence functions', () => {
     expect(out[12]).toEqual({ code: '42P01' });
   });
 
+  it('CREATE and ALTER SEQUENCE with AS, MINVALUE/MAXVALUE, CYCLE, CACHE, RESTART and OWNED BY', async () => {
+    const out = await script([
+      'CREATE SEQUENCE small AS smallint INCREMENT BY 10 MINVALUE 5 MAXVALUE 30 CACHE 1 NO CYCLE',
+      "SELECT nextval('small'), nextval('small'), nextval('small')",
+      "SELECT nextval('small')",
+      'ALTER SEQUENCE small CYCLE',
+      "SELECT nextval('small'), nextval('small')",
+      'ALTER SEQUENCE small RESTART WITH 15',
+      "SELECT nextval('small')",
+      'ALTER SEQUENCE small RESTART',
+      "SELECT nextval('small')",
+      'ALTER SEQUENCE small INCREMENT 1 MAXVALUE 7',
+      'ALTER SEQUENCE small MAXVALUE 1000 START 100 NO CYCLE CACHE 20',
+      "SELECT sequencename, data_type::text, start_value, min_value, max_value, increment_by, cycle, cache_size FROM pg_sequences WHERE sequencename = 'small'",
+      'CREATE SEQUENCE wide AS integer START WITH 1 INCREMENT BY 1 NO MINVALUE NO MAXVALUE CACHE 1',
+      'CREATE SEQUENCE bad AS text',
+      'CREATE SEQUENCE bad MINVALUE 10 MAXVALUE 5',
+      'CREATE SEQUENCE bad START 0',
+      'CREATE SEQUENCE bad AS smallint MAXVALUE 40000',
+      'CREATE TABLE owner_t (id integer NOT NULL)',
+      'ALTER SEQUENCE wide OWNED BY owner_t.id',
+      'ALTER SEQUENCE wide OWNED BY owner_t.nope',
+      'ALTER SEQUENCE nosuch RESTART',
+      'ALTER SEQUENCE IF EXISTS nosuch RESTART',
+      'ALTER SEQUENCE owner_t RESTART',
+      'DROP TABLE owner_t',
+      "SELECT count(*) FROM pg_sequences WHERE sequencename = 'wide'",
+    ]);
+    expect(out[2]).toEqual({ code: '2200H' });
+    expect(out[14]).toEqual({ code: '22023' });
+  });
+
   it('setval on a serial column’s sequence (pg_get_serial_sequence), outside the transaction, and per session', async () => {
     await script([
       'CREATE TABLE items (id serial PRIMARY KEY, v text)',

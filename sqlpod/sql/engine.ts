@@ -13,6 +13,8 @@ import { AdvisoryLocks, type AdvisoryLockOptions } from './locks/index.js';
 import { MiB, type MemoryLimits } from './exec/memory.js';
 import { loadParser } from './parser/index.js';
 import { RowLockTable } from './row-locks/index.js';
+import { nextSequenceValues } from './sequences.js';
+import { sequenceBounds } from './catalog/system/relations.js';
 import type { LoginRole, SessionOptions, SqlEngine, SqlSession } from './session-api.js';
 import { Session, type EngineServices } from './session.js';
 import { defaultReportedParameters } from './settings.js';
@@ -112,17 +114,22 @@ export class TenantEngine implements SqlEngine, EngineServices {
   }
 
   /** Sequence values outside the SQL transaction, as in PostgreSQL: a rolled-back transaction leaves a gap. */
+  /**
+   * The next `count` values of a sequence, in one KV transaction; past its
+   * MAXVALUE (MINVALUE going down) it starts over if it CYCLEs, else 2200H.
+   */
   async reserveSequence(sequence: SequenceDescriptor, count: number): Promise<bigint[]> {
-    const increment = BigInt(sequence.increment);
+    const limits = sequenceBounds(this.catalogs.current, sequence);
     const key = this.ks.sequenceKey(sequence.id);
     try {
       const { result } = await runTransaction(this.kv, async (txn) => {
         const raw = await txn.get(key);
-        const last = raw === null ? BigInt(sequence.start) - increment : decodeCounter(raw);
-        txn.put(key, encodeCounter(last + increment * BigInt(count)));
-        return last;
+        const values = nextSequenceValues(raw === null ? null : decodeCounter(raw), sequence, limits, count);
+        const last = values.at(-1);
+        if (last !== undefined) txn.put(key, encodeCounter(last));
+        return values;
       });
-      return Array.from({ length: count }, (_, i) => result + increment * BigInt(i + 1));
+      return result;
     } catch (err) {
       throw sqlErrorOf(err);
     }

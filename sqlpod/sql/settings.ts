@@ -75,6 +75,12 @@ const DEFAULTS: Record<string, Setting> = {
   escape_string_warning: { value: 'on' },
   enable_seqscan: { value: 'on' },
   work_mem: { value: '4MB' },
+  // What a pg_dump script sets before its statements: accepted, with no effect here.
+  check_function_bodies: { value: 'on', check: TRUE_FALSE },
+  xmloption: { value: 'content' },
+  default_tablespace: { value: '' },
+  default_table_access_method: { value: 'heap' },
+  transaction_timeout: { value: '0' },
   'shoal.join_strategy': {
     value: 'auto',
     check: (v) => {

@@ -67,6 +67,7 @@ export function commandKind(node: Node): string {
   if ('DropdbStmt' in node) return 'DROP DATABASE';
   if ('CreateSchemaStmt' in node) return 'CREATE SCHEMA';
   if ('CreateSeqStmt' in node) return 'CREATE SEQUENCE';
+  if ('AlterSeqStmt' in node) return 'ALTER SEQUENCE';
   if ('AlterTableStmt' in node) return 'ALTER TABLE';
   if ('RenameStmt' in node) return 'ALTER TABLE';
   if ('TruncateStmt' in node) return 'TRUNCATE TABLE';

@@ -82,6 +82,14 @@ export const sequenceSchema = z.object({
   increment: z.string(),
   /** Set for the sequence behind a serial column: dropped with its table. */
   ownedBy: z.object({ tableId: id, columnId: id }).nullable(),
+  /** AS smallint / integer / bigint; absent in older descriptors (then the owning column's type, or bigint). */
+  typeOid: z.number().int().optional(),
+  /** MINVALUE / MAXVALUE; null or absent: the type's bound in the sequence's direction. */
+  min: z.string().nullable().optional(),
+  max: z.string().nullable().optional(),
+  cycle: z.boolean().optional(),
+  /** CACHE: kept for pg_sequences; every nextval is one KV transaction whatever it says. */
+  cache: z.string().optional(),
 });
 export const viewSchema = z.object({
   kind: z.literal('view'),

@@ -17,6 +17,7 @@ import { SQLSTATE, SqlError } from '../errors.js';
 import { codecFor } from '../exec/run.js';
 import { at, fingerprint, typeOf, type ParamTypes, type SessionInfo } from '../plan/analyze-expr.js';
 import { qualifiedName, stringsOf, type PlanContext } from '../plan/context.js';
+import { alterSequence, createSequence } from './sequence.js';
 import { defaultFor, parseExpression } from '../plan/dml.js';
 import { compile, type EvalContext } from '../plan/expr.js';
 import type { Notice } from '../session-api.js';
@@ -47,7 +48,7 @@ export interface DdlResult {
   readonly catalog: Catalog;
 }
 
-export const DDL_KINDS = new Set(['CreateStmt', 'DropStmt', 'IndexStmt', 'CreatedbStmt', 'DropdbStmt', 'CreateSchemaStmt', 'AlterTableStmt', 'RenameStmt', 'TruncateStmt', 'CreateSeqStmt', 'ViewStmt']);
+export const DDL_KINDS = new Set(['CreateStmt', 'DropStmt', 'IndexStmt', 'CreatedbStmt', 'DropdbStmt', 'CreateSchemaStmt', 'AlterTableStmt', 'RenameStmt', 'TruncateStmt', 'CreateSeqStmt', 'AlterSeqStmt', 'ViewStmt']);
 
 export async function executeDdl(node: Node, env: DdlEnv): Promise<DdlResult> {
   const change = new CatalogChange(env.txn.kv, env.ks, env.catalog);
@@ -65,7 +66,8 @@ async function dispatch(node: Node, env: DdlEnv, change: CatalogChange): Promise
   if ('AlterTableStmt' in node) return alterTable(node.AlterTableStmt, env, change);
   if ('RenameStmt' in node) return rename(node.RenameStmt, env, change);
   if ('TruncateStmt' in node) return truncate(node.TruncateStmt, env);
-  if ('CreateSeqStmt' in node) return createSequence(node.CreateSeqStmt, env, change);
+  if ('CreateSeqStmt' in node) return createSequence(node.CreateSeqStmt, env, change, (n, l) => checkName(n, env, l));
+  if ('AlterSeqStmt' in node) return alterSequence(node.AlterSeqStmt, env, change);
   if ('ViewStmt' in node) {
     const viewEnv = { catalog: env.catalog, plan: planContextFor(env, env.catalog), params: env.params, position: env.position, checkName: (n: string, l: number | undefined) => checkName(n, env, l) };
     return createView(node.ViewStmt, viewEnv, change);
@@ -252,7 +254,7 @@ async function columnFrom(
   if (serial) {
     const seqName = uniqueName(`${tableName}_${column.name}_seq`, new Set(), env.catalog, schemaId);
     const seqId = await change.allocateId();
-    sequences.push({ kind: 'sequence', id: seqId, name: seqName, databaseId: env.names.databaseId, schemaId, start: '1', increment: '1', ownedBy: { tableId, columnId: id } });
+    sequences.push({ kind: 'sequence', id: seqId, name: seqName, databaseId: env.names.databaseId, schemaId, start: '1', increment: '1', ownedBy: { tableId, columnId: id }, typeOid: column.typeOid });
     column.notNull = true;
     // Qualified outside public, so the default finds its sequence whatever the
     // search_path (drizzle's migrator creates drizzle.__drizzle_migrations with
@@ -678,35 +680,6 @@ function truncate(stmt: Extract<Node, { TruncateStmt: unknown }>['TruncateStmt']
     }
   }
   return 'TRUNCATE TABLE';
-}
-
-async function createSequence(stmt: Extract<Node, { CreateSeqStmt: unknown }>['CreateSeqStmt'], env: DdlEnv, change: CatalogChange): Promise<string> {
-  const rv = stmt.sequence ?? {};
-  const qn = qualifiedName(rv);
-  const schema = creationSchema(env.catalog, env.names, qn);
-  checkName(qn.name, env, rv.location);
-  if (env.catalog.relation(schema.id, qn.name)) {
-    if (stmt.if_not_exists) {
-      env.notice({ severity: 'NOTICE', code: SQLSTATE.DUPLICATE_TABLE, message: `relation "${qn.name}" already exists, skipping` });
-      return 'CREATE SEQUENCE';
-    }
-    throw new SqlError(SQLSTATE.DUPLICATE_TABLE, `relation "${qn.name}" already exists`);
-  }
-  let start: string | null = null;
-  let increment = '1';
-  for (const o of stmt.options ?? []) {
-    if (!('DefElem' in o)) continue;
-    const arg = o.DefElem.arg;
-    const value = arg && 'Integer' in arg ? String(arg.Integer.ival ?? 0) : arg && 'Float' in arg ? (arg.Float.fval ?? '0') : undefined;
-    if (o.DefElem.defname === 'start' && value !== undefined) start = value;
-    else if (o.DefElem.defname === 'increment' && value !== undefined) increment = value;
-    else throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `sequence option ${o.DefElem.defname ?? '?'} is not supported yet`);
-  }
-  if (BigInt(increment) === 0n) throw new SqlError(SQLSTATE.INVALID_PARAMETER_VALUE, 'INCREMENT must not be zero');
-  // As PostgreSQL: a sequence starts at its MINVALUE going up (1), at its MAXVALUE going down (-1).
-  start ??= BigInt(increment) < 0n ? '-1' : '1';
-  change.put({ kind: 'sequence', id: await change.allocateId(), name: qn.name, databaseId: env.names.databaseId, schemaId: schema.id, start, increment, ownedBy: null });
-  return 'CREATE SEQUENCE';
 }
 
 async function requireNoRows(table: TableDescriptor, column: string, env: DdlEnv): Promise<void> {

@@ -472,13 +472,27 @@ function analyzeFuncCall(f: FuncCallNode, ctx: ExprContext): Expr {
   };
 }
 
-function nextval(arg: Expr, ctx: ExprContext, location: number | undefined): Expr {
-  if (arg.kind !== 'const' || typeof arg.value !== 'string') {
-    throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'nextval needs the sequence name as a literal', at(ctx, location));
+/**
+ * The sequence a constant argument names: a name (`'s'`), or the OID
+ * `'s'::regclass` folds to (what pg_dump's column defaults say);
+ * undefined for an argument known only when the call runs.
+ */
+function constantSequence(arg: Expr, ctx: ExprContext, location: number | undefined): number | undefined {
+  if (arg.kind !== 'const') return undefined;
+  if (typeof arg.value === 'string') {
+    const id = ctx.sequenceNamed?.(arg.value);
+    if (id === undefined) throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `relation "${arg.value}" does not exist`, at(ctx, location));
+    return id;
   }
-  const name = arg.value;
-  const id = ctx.sequenceNamed?.(name);
-  if (id === undefined) throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `relation "${name}" does not exist`, at(ctx, location));
+  if (typeof arg.value !== 'number') return undefined;
+  const rel = ctx.session.catalog?.byIdOf(arg.value);
+  if (rel && rel.kind !== 'sequence') throw new SqlError(SQLSTATE.WRONG_OBJECT_TYPE, `"${'name' in rel ? rel.name : arg.value}" is not a sequence`, at(ctx, location));
+  return arg.value;
+}
+
+function nextval(arg: Expr, ctx: ExprContext, location: number | undefined): Expr {
+  const id = constantSequence(arg, ctx, location);
+  if (id === undefined) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'nextval needs the sequence name as a literal', at(ctx, location));
   return { kind: 'call', type: T.int8, name: 'nextval', args: [], strict: false, volatile: true, sequence: id, fn: (_a, c) => c.sequences.next(id) };
 }
 
@@ -497,9 +511,10 @@ function sequenceFunction(name: string, args: readonly Expr[], ctx: ExprContext,
     if (id === undefined) throw new SqlError(SQLSTATE.UNDEFINED_TABLE, `relation "${text}" does not exist`, at(ctx, location));
     return id;
   };
-  const known = target.kind === 'const' && typeof target.value === 'string' ? lookup(target.value) : undefined;
-  const nameArg = coerce(target, T.text, 'assignment', ctx, location);
-  const sequenceOf = (v: Datum): number => known ?? lookup(typeof v === 'string' ? v : '');
+  const known = constantSequence(target, ctx, location);
+  // A regclass (an OID) names the sequence as it is; anything else is read as its name.
+  const nameArg = target.type.oid === T.oid.oid ? target : coerce(target, T.text, 'assignment', ctx, location);
+  const sequenceOf = (v: Datum): number => known ?? (typeof v === 'number' ? v : lookup(typeof v === 'string' ? v : ''));
   if (name === 'currval') {
     return { kind: 'call', type: T.int8, name, args: [nameArg], strict: true, volatile: true, fn: ([n], c) => c.sequences.current(sequenceOf(n ?? null)) };
   }

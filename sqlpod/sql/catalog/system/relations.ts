@@ -292,14 +292,31 @@ export function pgConstraintRows(view: SystemView): SystemRow[] {
 
 export const PG_SEQUENCE_COLUMNS = columns('seqrelid:oid seqtypid:oid seqstart:int8 seqincrement:int8 seqmax:int8 seqmin:int8 seqcache:int8 seqcycle:bool');
 
-/** A sequence's type and the bounds that come with it (Shoal has no MINVALUE/MAXVALUE options). */
-export function sequenceBounds(catalog: Catalog, s: SequenceDescriptor): { typeOid: number; min: bigint; max: bigint } {
-  const increment = BigInt(s.increment);
-  // A serial column's sequence has the column's type, as PostgreSQL creates it (AS integer for serial).
+export interface SequenceLimits {
+  readonly typeOid: number;
+  readonly typeMin: bigint;
+  readonly typeMax: bigint;
+  /** MINVALUE and MAXVALUE in effect (the type's bound in the sequence's direction unless set). */
+  readonly min: bigint;
+  readonly max: bigint;
+  readonly cycle: boolean;
+}
+
+/** A sequence's type and bounds from its descriptor; `typeOid` when the descriptor has none. */
+export function sequenceLimits(s: SequenceDescriptor, typeOid: number = T.int8.oid): SequenceLimits {
+  const type = s.typeOid ?? typeOid;
+  const bits = type === T.int2.oid ? 15n : type === T.int4.oid ? 31n : 63n;
+  const [typeMin, typeMax] = [-(2n ** bits), 2n ** bits - 1n];
+  const up = BigInt(s.increment) > 0n;
+  const min = s.min != null ? BigInt(s.min) : up ? 1n : typeMin;
+  const max = s.max != null ? BigInt(s.max) : up ? typeMax : -1n;
+  return { typeOid: type, typeMin, typeMax, min, max, cycle: s.cycle ?? false };
+}
+
+/** sequenceLimits; an older descriptor without AS has its serial column's type, as PostgreSQL creates it (AS integer for serial). */
+export function sequenceBounds(catalog: Catalog, s: SequenceDescriptor): SequenceLimits {
   const owner = s.ownedBy && catalog.table(s.ownedBy.tableId)?.columns.find((c) => c.id === s.ownedBy?.columnId);
-  const typeOid = owner && (owner.typeOid === T.int2.oid || owner.typeOid === T.int4.oid) ? owner.typeOid : T.int8.oid;
-  const bits = typeOid === T.int2.oid ? 15n : typeOid === T.int4.oid ? 31n : 63n;
-  return { typeOid, min: increment > 0n ? 1n : -(2n ** bits), max: increment > 0n ? 2n ** bits - 1n : -1n };
+  return sequenceLimits(s, owner && (owner.typeOid === T.int2.oid || owner.typeOid === T.int4.oid) ? owner.typeOid : T.int8.oid);
 }
 
 export function pgSequenceRows(view: SystemView): SystemRow[] {
@@ -314,8 +331,8 @@ export function pgSequenceRows(view: SystemView): SystemRow[] {
         seqincrement: BigInt(s.increment),
         seqmax: bounds.max,
         seqmin: bounds.min,
-        seqcache: 1n,
-        seqcycle: false,
+        seqcache: BigInt(s.cache ?? '1'),
+        seqcycle: bounds.cycle,
       };
     });
 }

@@ -78,7 +78,7 @@ export function pgSequencesRows(view: SystemView): SystemRow[] {
         min_value: row.seqmin ?? null,
         max_value: row.seqmax ?? null,
         increment_by: row.seqincrement ?? null,
-        cycle: false,
+        cycle: row.seqcycle ?? false,
         cache_size: row.seqcache ?? null,
       },
     ];
