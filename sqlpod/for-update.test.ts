@@ -1,9 +1,8 @@
 // SELECT … FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE, with NOWAIT and
 // SKIP LOCKED, beside a real PostgreSQL: the same answers, the same waits,
 // the same errors.
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
+import { onBoth, outcome, stillWaiting, type Outcome, startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
 import { sqlError } from './testing/fixtures.js';
 
 let side: BesidePostgres;
@@ -24,31 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await side?.stop();
 });
-
-type Outcome = { rows: unknown[][] } | { code: string };
-
-async function outcome(client: pg.Client, sql: string): Promise<Outcome> {
-  const query = client.query({ text: sql, rowMode: 'array' });
-  const r = await query.catch(() => null);
-  if (r) return { rows: r.rows as unknown[][] };
-  return { code: (await sqlError(query)).code ?? '' };
-}
-
-type Connect = () => Promise<pg.Client>;
-
-/** Runs the scenario on Shoal, then on PostgreSQL; both results must be equal. */
-async function onBoth<T>(scenario: (connect: Connect) => Promise<T>): Promise<T> {
-  const shoal = await scenario(() => side.connectShoal());
-  const postgres = await scenario(() => side.connectReference());
-  expect(shoal).toEqual(postgres);
-  return shoal;
-}
-
-async function stillWaiting(promise: Promise<unknown>, ms = 300): Promise<boolean> {
-  const waiting = Symbol('waiting');
-  const first = await Promise.race([promise.then(() => null, () => null), new Promise<symbol>((resolve) => setTimeout(() => resolve(waiting), ms))]);
-  return first === waiting;
-}
 
 describe('FOR UPDATE', () => {
   it('answers as the same query without it, and refuses what PostgreSQL refuses with the same SQLSTATE', async () => {
@@ -82,7 +56,7 @@ describe('FOR UPDATE', () => {
   });
 
   it('holds the row against UPDATE until the block ends, and a FOR UPDATE that waited returns the committed row', async () => {
-    const out = await onBoth(async (connect) => {
+    const out = await onBoth(side, async (connect) => {
       const [a, b] = [await connect(), await connect()];
       await a.query("UPDATE jobs SET state = 'pending', owner = NULL");
       await a.query('BEGIN');
@@ -103,7 +77,7 @@ describe('FOR UPDATE', () => {
   });
 
   it('NOWAIT fails at once with 55P03; SKIP LOCKED hands each worker different jobs', async () => {
-    const out = await onBoth(async (connect) => {
+    const out = await onBoth(side, async (connect) => {
       const [a, b, c] = [await connect(), await connect(), await connect()];
       await a.query("UPDATE jobs SET state = 'pending', owner = NULL");
       await a.query('BEGIN');

@@ -2,10 +2,8 @@
 // against a real PostgreSQL (what strong_migrations, Rails and Django emit):
 // new rows are checked at once, existing ones only at VALIDATE, and
 // pg_constraint.convalidated and pg_get_constraintdef show which is which.
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
-import { sqlError } from './testing/fixtures.js';
+import { outcome, type Outcome, startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
 
 let side: BesidePostgres;
 
@@ -23,15 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await side?.stop();
 });
-
-type Outcome = { rows: unknown[][] } | { code: string };
-
-async function outcome(client: pg.Client, sql: string): Promise<Outcome> {
-  const query = client.query({ text: sql, rowMode: 'array' });
-  const r = await query.catch(() => null);
-  if (r) return { rows: r.rows as unknown[][] };
-  return { code: (await sqlError(query)).code ?? '' };
-}
 
 async function script(statements: readonly string[]): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];

@@ -3,7 +3,7 @@
 // way (which statement waits, what it then sees, which error ends a wait).
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
+import { onBoth, stillWaiting, startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
 import { sqlError } from './testing/fixtures.js';
 
 let side: BesidePostgres;
@@ -15,23 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await side?.stop();
 });
-
-type Connect = () => Promise<pg.Client>;
-
-/** Runs the scenario on Shoal, then on PostgreSQL; both results must be equal. */
-async function onBoth<T>(scenario: (connect: Connect) => Promise<T>): Promise<T> {
-  const shoal = await scenario(() => side.connectShoal());
-  const postgres = await scenario(() => side.connectReference());
-  expect(shoal).toEqual(postgres);
-  return shoal;
-}
-
-/** Whether the promise is still unsettled after `ms` (a statement waiting for a lock). */
-async function stillWaiting(promise: Promise<unknown>, ms = 300): Promise<boolean> {
-  const waiting = Symbol('waiting');
-  const first = await Promise.race([promise.then(() => null, () => null), new Promise<symbol>((resolve) => setTimeout(() => resolve(waiting), ms))]);
-  return first === waiting;
-}
 
 async function table(client: pg.Client, name: string, rows: readonly [number, number][]): Promise<void> {
   await client.query(`DROP TABLE IF EXISTS ${name}`);
@@ -45,7 +28,7 @@ async function rowsOf(client: pg.Client, name: string): Promise<unknown[][]> {
 
 describe('row locks', () => {
   it('an UPDATE waits for the transaction holding the row, then updates the row that one committed', async () => {
-    const out = await onBoth(async (connect) => {
+    const out = await onBoth(side, async (connect) => {
       const [a, b, c] = [await connect(), await connect(), await connect()];
       await table(a, 'waits', [[1, 1], [2, 1]]);
       await a.query('BEGIN');
@@ -61,7 +44,7 @@ describe('row locks', () => {
   });
 
   it('a DELETE that waited checks its condition again on the committed row; a rolled-back holder leaves the row as it was', async () => {
-    const out = await onBoth(async (connect) => {
+    const out = await onBoth(side, async (connect) => {
       const [a, b] = [await connect(), await connect()];
       await table(a, 'recheck', [[1, 1], [2, 1]]);
       await a.query('BEGIN');
@@ -84,7 +67,7 @@ describe('row locks', () => {
   it('clients that all update the same rows in blocks wait for each other and every block commits', { timeout: 60_000 }, async () => {
     const CLIENTS = 6;
     const BLOCKS = 8;
-    const out = await onBoth(async (connect) => {
+    const out = await onBoth(side, async (connect) => {
       const clients = await Promise.all(Array.from({ length: CLIENTS }, () => connect()));
       const [first] = clients;
       if (!first) throw new Error('no client');
@@ -119,7 +102,7 @@ describe('row locks', () => {
   });
 
   it('an INSERT of a key another transaction is inserting waits, then fails with 23505 or runs its ON CONFLICT action', async () => {
-    const out = await onBoth(async (connect) => {
+    const out = await onBoth(side, async (connect) => {
       const [a, b] = [await connect(), await connect()];
       await table(a, 'inserts', [[0, 0]]);
       const waitFor = async (work: () => Promise<unknown>, end: 'COMMIT' | 'ROLLBACK', held: string) => {
@@ -154,7 +137,7 @@ describe('row locks', () => {
   });
 
   it('concurrent upserts of one counter all land', { timeout: 60_000 }, async () => {
-    const out = await onBoth(async (connect) => {
+    const out = await onBoth(side, async (connect) => {
       const clients = await Promise.all(Array.from({ length: 6 }, () => connect()));
       const [first] = clients;
       if (!first) throw new Error('no client');
@@ -176,7 +159,7 @@ describe('row locks', () => {
   });
 
   it('a deadlock fails one of the two transactions with 40P01, which gives up its rows, and the other commits', { timeout: 30_000 }, async () => {
-    const out = await onBoth(async (connect) => {
+    const out = await onBoth(side, async (connect) => {
       const [a, b] = [await connect(), await connect()];
       await table(a, 'deadlock', [[1, 0], [2, 0]]);
       await a.query('BEGIN');
@@ -198,7 +181,7 @@ describe('row locks', () => {
   });
 
   it('lock_timeout (55P03), statement_timeout (57014) and a closed connection end a wait; the session goes on', async () => {
-    const out = await onBoth(async (connect) => {
+    const out = await onBoth(side, async (connect) => {
       const [a, b, c] = [await connect(), await connect(), await connect()];
       await table(a, 'timeouts', [[1, 0]]);
       await a.query('BEGIN');

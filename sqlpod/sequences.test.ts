@@ -1,10 +1,8 @@
 // nextval, currval, lastval and setval beside a real PostgreSQL: each script
 // runs statement by statement on both, and every outcome (rows, or the
 // SQLSTATE of the error) must be the same.
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
-import { sqlError } from './testing/fixtures.js';
+import { outcome, type Outcome, startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
 
 let side: BesidePostgres;
 
@@ -15,15 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await side?.stop();
 });
-
-type Outcome = { rows: unknown[][] } | { code: string };
-
-async function outcome(client: pg.Client, sql: string): Promise<Outcome> {
-  const query = client.query({ text: sql, rowMode: 'array' });
-  const r = await query.catch(() => null);
-  if (r) return { rows: r.rows as unknown[][] };
-  return { code: (await sqlError(query)).code ?? '' };
-}
 
 async function script(statements: readonly string[], shoal = side.shoal, reference = side.reference): Promise<Outcome[]> {
   const outcomes: Outcome[] = [];

@@ -2,10 +2,11 @@
 // client and the same setup statements run on both: the fixture of the tests
 // that compare Shoal's answers with PostgreSQL's statement by statement.
 import pg from 'pg';
+import { expect } from 'vitest';
 import { createTestCerts, startTestKvpod } from '../../kvpod/testing/fixtures.js';
 import { startPostgres } from '../../shared/testing/postgres.js';
 import type { SqlPod } from '../pod.js';
-import { connect, createTenant, startStampedPod } from './fixtures.js';
+import { connect, createTenant, sqlError, startStampedPod } from './fixtures.js';
 
 export interface BesidePostgres {
   readonly pod: SqlPod;
@@ -63,4 +64,29 @@ export async function startBesidePostgres(tenantName: string, options: BesidePos
     await stop();
     throw err;
   }
+}
+
+/** What a statement came to: its rows (arrays), or the SQLSTATE it failed with. */
+export type Outcome = { rows: unknown[][] } | { code: string };
+
+export async function outcome(client: pg.Client, sql: string): Promise<Outcome> {
+  const query = client.query({ text: sql, rowMode: 'array' });
+  const r = await query.catch(() => null);
+  if (r) return { rows: r.rows as unknown[][] };
+  return { code: (await sqlError(query)).code ?? '' };
+}
+
+/** Runs a scenario of several sessions on Shoal, then on PostgreSQL; both results must be equal. */
+export async function onBoth<T>(side: BesidePostgres, scenario: (connect: () => Promise<pg.Client>) => Promise<T>): Promise<T> {
+  const shoal = await scenario(() => side.connectShoal());
+  const postgres = await scenario(() => side.connectReference());
+  expect(shoal).toEqual(postgres);
+  return shoal;
+}
+
+/** Whether the promise is still unsettled after `ms` (a statement waiting for a lock). */
+export async function stillWaiting(promise: Promise<unknown>, ms = 300): Promise<boolean> {
+  const waiting = Symbol('waiting');
+  const first = await Promise.race([promise.then(() => null, () => null), new Promise<symbol>((resolve) => setTimeout(() => resolve(waiting), ms))]);
+  return first === waiting;
 }

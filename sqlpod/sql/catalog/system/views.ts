@@ -2,11 +2,10 @@
 // scripts query directly: pg_tables, pg_indexes, pg_views, pg_sequences and
 // (empty: Shoal has no materialized views) pg_matviews. Like pg_class, they
 // list the current database's own relations, not the system catalogs.
-import type { SequenceDescriptor } from '../descriptors.js';
 import { columns } from './columns.js';
 import { indexDefinition } from './deparse.js';
 import { schemaName } from './namespaces.js';
-import { pgSequenceRows, relationsOf, visibleIndexes } from './relations.js';
+import { relationsOf, sequenceBounds, visibleIndexes } from './relations.js';
 import { ownerName, type SystemRow, type SystemView } from './view.js';
 
 export const PG_TABLES_COLUMNS = columns('schemaname:name tablename:name tableowner:name tablespace:name hasindexes:bool hasrules:bool hastriggers:bool rowsecurity:bool');
@@ -64,22 +63,21 @@ const TYPE_NAMES: Readonly<Record<number, string>> = { 21: 'smallint', 23: 'inte
 
 export function pgSequencesRows(view: SystemView): SystemRow[] {
   const owner = ownerName(view);
-  const sequences = new Map(relationsOf(view).flatMap((r) => (r.kind === 'sequence' ? [[r.id, r] as const] : [])));
-  return pgSequenceRows(view).flatMap((row) => {
-    const s: SequenceDescriptor | undefined = sequences.get(Number(row.seqrelid));
-    if (!s) return [];
+  return relationsOf(view).flatMap((s) => {
+    if (s.kind !== 'sequence') return [];
+    const limits = sequenceBounds(view.catalog, s);
     return [
       {
         schemaname: schemaName(view, s.schemaId) ?? null,
         sequencename: s.name,
         sequenceowner: owner,
-        data_type: TYPE_NAMES[Number(row.seqtypid)] ?? 'bigint',
-        start_value: row.seqstart ?? null,
-        min_value: row.seqmin ?? null,
-        max_value: row.seqmax ?? null,
-        increment_by: row.seqincrement ?? null,
-        cycle: row.seqcycle ?? false,
-        cache_size: row.seqcache ?? null,
+        data_type: TYPE_NAMES[limits.typeOid] ?? 'bigint',
+        start_value: BigInt(s.start),
+        min_value: limits.min,
+        max_value: limits.max,
+        increment_by: BigInt(s.increment),
+        cycle: limits.cycle,
+        cache_size: BigInt(s.cache ?? '1'),
       },
     ];
   });
