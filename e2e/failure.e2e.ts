@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { podLoadSchema } from '../shared/podctl/index.js';
+import { podLoadSchema, type PodLoad } from '../shared/podctl/index.js';
 import { POOL_LABEL, TENANT_LABEL, isPodReady, restartsOf, type SqlPodObject } from '../shared/kube/sqlpod.js';
 import { crdbTenantSchema, crdbTenantsPath } from '../shared/kube/crdbtenant.js';
 import { NS, api, apply, closeSessions, condition, connect, keyspaces, kubectl, pods, podsOf, scale, stateOf, tenant, until } from './harness.js';
@@ -66,21 +66,34 @@ async function kill(replica: string): Promise<'sigkill' | 'forced-delete'> {
 
 const operatorRestarts = async () => (await pods(OPERATOR)).reduce((n, p) => n + restartsOf(p), 0);
 
-/** Each tenant has exactly spec.replicas running pods, none stamping or draining, and reports it Ready. */
+/**
+ * Each tenant has exactly spec.replicas running pods, all ready, and reports
+ * it Ready; the pool holds POOL_SIZE ready pods and nothing else: no pod still
+ * starting or handed back to the pool, which would not answer for itself yet.
+ */
 async function settled(names: readonly string[]): Promise<boolean> {
   for (const name of names) {
     const t = await tenant(name);
-    const pods = await podsOf(name);
     const want = t?.spec.replicas ?? -1;
-    if (pods.length !== want || pods.some((p) => stateOf(p) !== 'running' || p.metadata.deletionTimestamp)) return false;
+    const mine = await podsOf(name);
+    if (mine.length !== want || mine.some((p) => stateOf(p) !== 'running' || p.metadata.deletionTimestamp || !isPodReady(p))) return false;
     if (t?.status?.readyReplicas !== want || condition(t, 'Ready') !== 'True') return false;
   }
-  const pool = await pods(`${POOL_LABEL}=prewarmed`);
-  return pool.filter((p) => isPodReady(p) && !p.metadata.deletionTimestamp).length === POOL_SIZE;
+  const unbound = (await pods('shoal.dev/component=sqlpod')).filter((p) => !p.metadata.deletionTimestamp && p.metadata.labels?.[TENANT_LABEL] === undefined);
+  return unbound.length === POOL_SIZE && unbound.every(isPodReady);
 }
 
 /** What a SQL pod itself says it serves, through the API server's pod proxy. */
-const loadOf = (pod: SqlPodObject) => api().get(`/api/v1/namespaces/${NS}/pods/${pod.metadata.name}:8080/proxy/load`, podLoadSchema);
+const loadOf = async (pod: SqlPodObject): Promise<PodLoad | 'gone'> => {
+  try {
+    return await api().get(`/api/v1/namespaces/${NS}/pods/${pod.metadata.name}:8080/proxy/load`, podLoadSchema);
+  } catch (e) {
+    // Another tenant's pod may have begun draining (scale to zero) since the listing: it no longer serves, and says nothing.
+    const now = (await pods('shoal.dev/component=sqlpod')).find((p) => p.metadata.uid === pod.metadata.uid);
+    if (!now || now.metadata.deletionTimestamp || stateOf(now) === 'draining') return 'gone';
+    throw new Error(`${pod.metadata.name} (ready ${isPodReady(now)}, restarts ${restartsOf(now)}, state ${stateOf(now) ?? 'unbound'}) does not answer: ${String(e)}`);
+  }
+};
 
 /**
  * Every SQL pod is either a pool pod (the ReplicaSet's, unbound) or one
@@ -95,6 +108,7 @@ async function expectNothingLeakedOrBoundTwice(): Promise<void> {
     const name = pod.metadata.name;
     const owners = (pod.metadata.ownerReferences ?? []).filter((o) => o.controller);
     const load = await loadOf(pod);
+    if (load === 'gone') continue;
     const bound = pod.metadata.labels?.[TENANT_LABEL];
     if (bound === undefined) {
       expect(pod.metadata.labels?.[POOL_LABEL], `${name} is in neither the pool nor a tenant`).toBe('prewarmed');
