@@ -128,6 +128,16 @@ sort -u "$NETNS_LIST" | while read -r ns; do
   log "removed netns $ns"
 done
 rm -f "$NETNS_LIST"
+# Sandboxes containerd no longer knew about (a pod half created or half removed when the
+# cluster stopped, or a cluster whose processes died without a cluster-down).
+if [[ -f "$RUN_DIR/containerd.since" ]]; then
+  orphan_cni_netns "$(cat "$RUN_DIR/containerd.since")" | while read -r ns; do
+    umount "$ns" 2>/dev/null || umount -l "$ns" 2>/dev/null || true
+    rm -f "$ns"
+    log "removed orphaned netns $ns"
+  done
+  rm -f "$RUN_DIR/containerd.since"
+fi
 
 # 5. Network devices: veths on our bridge, then the bridge.
 if ip link show "$CNI_BRIDGE" > /dev/null 2>&1; then

@@ -60,3 +60,21 @@ node_ip() {
 }
 
 kc() { "$BIN_DIR/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
+
+# Pod sandbox network namespaces (/run/netns/cni-*) that no process is in any more: what a
+# containerd leaves behind when it is killed with its pods. With a name of "epoch seconds",
+# only those created at or after that time.
+orphan_cni_netns() {
+  local since="${1:-0}" n ino p inuse
+  local -A live=()
+  for p in /proc/[0-9]*/ns/net; do
+    ino="$(stat -L -c %i "$p" 2>/dev/null)" && live[$ino]=1
+  done
+  for n in /run/netns/cni-*; do
+    [[ -e "$n" ]] || continue
+    ino="$(stat -L -c %i "$n" 2>/dev/null)" || continue
+    inuse="${live[$ino]:-}"
+    [[ -z "$inuse" && "$(stat -c %Y "$n")" -ge "$since" ]] && echo "$n"
+  done
+  return 0
+}

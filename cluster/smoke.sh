@@ -19,6 +19,10 @@ check() { local what="$1"; shift; if "$@"; then ok "$what"; else bad "$what"; fi
 NS=shoal-smoke
 T0=$(date +%s)
 
+# Sandbox netns that no process was in before we started belong to someone else's run on
+# this machine; step 5 judges only what this cluster left.
+NETNS_BEFORE="$(orphan_cni_netns)"
+
 "$CLUSTER_SRC/up.sh"
 
 # 1. node Ready
@@ -131,7 +135,15 @@ else
   check "no cluster processes left (binaries under $STATE_DIR, shims of our containerd)" no_processes
   no_mounts() { ! awk '{print $2}' /proc/self/mounts | grep -E "^($(readlink -f "$STATE_DIR")|/run/shoal-cluster)(/|$)"; }
   check "no mounts under $STATE_DIR or /run/shoal-cluster" no_mounts
-  no_cni_netns() { local n; for n in /run/netns/cni-*; do [[ -e "$n" ]] && { echo "  left: $n"; return 1; }; done; return 0; }
+  no_cni_netns() {
+    local n found=0
+    for n in /run/netns/cni-*; do
+      [[ -e "$n" ]] || continue
+      grep -qxF "$n" <<< "$NETNS_BEFORE" && { echo "  (not ours, there before: $n)"; continue; }
+      echo "  left: $n"; found=1
+    done
+    [[ $found == 0 ]]
+  }
   check "no pod network namespaces left (/run/netns/cni-*)" no_cni_netns
   no_links() { ! ip link show "$CNI_BRIDGE" > /dev/null 2>&1 && ! ip -o link show type veth | grep -q "master $CNI_BRIDGE"; }
   check "no $CNI_BRIDGE bridge or its veths" no_links

@@ -247,6 +247,9 @@ SHOAL_RUNC="$(command -v runc)"
 export SHOAL_RUNC
 command -v containerd > /dev/null || die "containerd missing: apt-get install containerd runc containernetworking-plugins"
 [[ -x "$CNI_BIN_DIR/bridge" ]] || die "CNI plugins missing in $CNI_BIN_DIR: apt-get install containernetworking-plugins"
+# Kept until cluster-down has finished: if this machine loses the cluster's processes
+# without a cluster-down, the next one still knows which orphaned sandbox netns are ours.
+[[ -f "$RUN_DIR/containerd.since" ]] || date +%s > "$RUN_DIR/containerd.since"
 start containerd "$(command -v containerd)" --config "$CONF_DIR/containerd.toml"
 ctr_() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
 wait_for containerd 60 ctr --address "$CONTAINERD_SOCK" version
