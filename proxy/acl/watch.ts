@@ -1,6 +1,6 @@
 // The ACL file, re-read when it changes. A bad edit keeps the last good rules
 // (and says why in the log) rather than opening or closing every tenant.
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import type { Logger } from '../../shared/log/index.js';
 import { parseAclFile, type Acl } from './index.js';
 
@@ -12,6 +12,8 @@ export interface AclWatch {
 
 /** Reads `path` now (throwing on a bad file: the proxy should not start with broken rules) and on every change. */
 export function watchAclFile(path: string, log: Logger, intervalMs = 1000): AclWatch {
+  // The stat is taken before the read: a change in between is read again on the next poll, never missed.
+  let loaded = statSync(path);
   let rules = parseAclFile(readFileSync(path, 'utf8'));
   const reload = () => {
     try {
@@ -22,8 +24,19 @@ export function watchAclFile(path: string, log: Logger, intervalMs = 1000): AclW
     }
   };
   // Polling rather than fs.watch: it also sees files replaced by rename (editors, Kubernetes ConfigMap updates).
-  watchFile(path, { interval: intervalMs, persistent: false }, (now, before) => {
-    if (now.mtimeMs !== before.mtimeMs || now.size !== before.size || now.ino !== before.ino) reload();
-  });
-  return { current: () => rules, stop: () => unwatchFile(path) };
+  // Compared with what was loaded, not with the previous poll (as fs.watchFile does): an edit made
+  // before watchFile's first poll would otherwise be its baseline and never be applied.
+  const timer = setInterval(() => {
+    let now: Stats;
+    try {
+      now = statSync(path);
+    } catch {
+      return; // between the unlink and the rename of a replacement
+    }
+    if (now.mtimeMs === loaded.mtimeMs && now.size === loaded.size && now.ino === loaded.ino) return;
+    loaded = now;
+    reload();
+  }, intervalMs);
+  timer.unref();
+  return { current: () => rules, stop: () => clearInterval(timer) };
 }
