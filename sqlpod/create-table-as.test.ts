@@ -1,9 +1,8 @@
 // CREATE TABLE … AS and SELECT … INTO against a real PostgreSQL: the same
 // outcome for every statement (rows and command tag, or SQLSTATE), the same
 // column names and types (with typmods) in the catalog, the same rows.
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
+import { sameTaggedOnBoth, startBesidePostgres, type BesidePostgres, type TaggedOutcome } from './testing/beside-postgres.js';
 import { sqlError } from './testing/fixtures.js';
 
 let side: BesidePostgres;
@@ -21,24 +20,9 @@ afterAll(async () => {
   await side?.stop();
 });
 
-type Outcome = { rows: unknown[][]; tag: string } | { code: string };
-
-async function outcome(client: pg.Client, sql: string): Promise<Outcome> {
-  const query = client.query({ text: sql, rowMode: 'array' });
-  const r = await query.catch(() => null);
-  if (r) return { rows: r.rows as unknown[][], tag: `${r.command}${r.rowCount === null ? '' : ` ${r.rowCount}`}` };
-  return { code: (await sqlError(query)).code ?? '' };
-}
-
-async function script(statements: readonly string[]): Promise<Outcome[]> {
+async function script(statements: readonly string[]): Promise<TaggedOutcome[]> {
   await Promise.all([side.shoal.query('ROLLBACK'), side.reference.query('ROLLBACK')]);
-  const outcomes: Outcome[] = [];
-  for (const sql of statements) {
-    const [mine, theirs] = await Promise.all([outcome(side.shoal, sql), outcome(side.reference, sql)]);
-    expect({ sql, ...mine }).toEqual({ sql, ...theirs });
-    outcomes.push(mine);
-  }
-  return outcomes;
+  return sameTaggedOnBoth(side, statements);
 }
 
 const columnsOf = (table: string): string =>

@@ -4,8 +4,7 @@
 // or the SQLSTATE of the error) must be the same.
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
-import { sqlError } from './testing/fixtures.js';
+import { sameTaggedOnBoth, startBesidePostgres, type BesidePostgres, type TaggedOutcome } from './testing/beside-postgres.js';
 
 let side: BesidePostgres;
 
@@ -19,26 +18,11 @@ afterAll(async () => {
   await side?.stop();
 });
 
-type Outcome = { rows: unknown[][]; tag: string } | { code: string };
-
-async function outcome(client: pg.Client, sql: string): Promise<Outcome> {
-  const query = client.query({ text: sql, rowMode: 'array' });
-  const r = await query.catch(() => null);
-  if (r) return { rows: r.rows as unknown[][], tag: `${r.command}${r.rowCount === null ? '' : ` ${r.rowCount}`}` };
-  return { code: (await sqlError(query)).code ?? '' };
-}
-
 /** Runs the statements on both in order; returns Shoal's outcomes. */
-async function script(statements: readonly string[], client = side.shoal, reference = side.reference): Promise<Outcome[]> {
+async function script(statements: readonly string[], client = side.shoal, reference = side.reference): Promise<TaggedOutcome[]> {
   // A failed script leaves no block open for the next one.
   await Promise.all([client.query('ROLLBACK'), reference.query('ROLLBACK')]);
-  const outcomes: Outcome[] = [];
-  for (const sql of statements) {
-    const [mine, theirs] = await Promise.all([outcome(client, sql), outcome(reference, sql)]);
-    expect({ sql, ...mine }).toEqual({ sql, ...theirs });
-    outcomes.push(mine);
-  }
-  return outcomes;
+  return sameTaggedOnBoth(side, statements, { shoal: client, reference });
 }
 
 describe('cursors', () => {

@@ -3,7 +3,7 @@
 // new rows are checked at once, existing ones only at VALIDATE, and
 // pg_constraint.convalidated and pg_get_constraintdef show which is which.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outcome, type Outcome, startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
+import { sameOnBoth, type Outcome, startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
 
 let side: BesidePostgres;
 
@@ -22,15 +22,7 @@ afterAll(async () => {
   await side?.stop();
 });
 
-async function script(statements: readonly string[]): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
-  for (const sql of statements) {
-    const [mine, theirs] = await Promise.all([outcome(side.shoal, sql), outcome(side.reference, sql)]);
-    expect({ sql, ...mine }).toEqual({ sql, ...theirs });
-    outcomes.push(mine);
-  }
-  return outcomes;
-}
+const script = (statements: readonly string[]): Promise<Outcome[]> => sameOnBoth(side, statements);
 
 const constraints = "SELECT conname, contype, convalidated, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'child'::regclass ORDER BY conname";
 

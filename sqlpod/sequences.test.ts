@@ -2,7 +2,7 @@
 // runs statement by statement on both, and every outcome (rows, or the
 // SQLSTATE of the error) must be the same.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outcome, type Outcome, startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
+import { sameOnBoth, type Outcome, startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
 
 let side: BesidePostgres;
 
@@ -14,15 +14,7 @@ afterAll(async () => {
   await side?.stop();
 });
 
-async function script(statements: readonly string[], shoal = side.shoal, reference = side.reference): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
-  for (const sql of statements) {
-    const [mine, theirs] = [await outcome(shoal, sql), await outcome(reference, sql)];
-    expect({ sql, ...mine }).toEqual({ sql, ...theirs });
-    outcomes.push(mine);
-  }
-  return outcomes;
-}
+const script = (statements: readonly string[], shoal = side.shoal, reference = side.reference): Promise<Outcome[]> => sameOnBoth(side, statements, { shoal, reference });
 
 describe('sequence functions', () => {
   it('currval and lastval follow this session’s nextval; setval moves the sequence, with is_called', async () => {

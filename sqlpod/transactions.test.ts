@@ -2,7 +2,7 @@
 // script runs statement by statement on both, and every outcome (rows, or
 // the SQLSTATE of the error) must be the same, as must what is left after it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outcome, type Outcome, startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
+import { sameOnBoth, type Outcome, startBesidePostgres, type BesidePostgres } from './testing/beside-postgres.js';
 
 let side: BesidePostgres;
 
@@ -15,15 +15,7 @@ afterAll(async () => {
 });
 
 /** Runs the statements on both in order; returns Shoal's outcomes. */
-async function script(statements: readonly string[]): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
-  for (const sql of statements) {
-    const [mine, theirs] = await Promise.all([outcome(side.shoal, sql), outcome(side.reference, sql)]);
-    expect({ sql, ...mine }).toEqual({ sql, ...theirs });
-    outcomes.push(mine);
-  }
-  return outcomes;
-}
+const script = (statements: readonly string[]): Promise<Outcome[]> => sameOnBoth(side, statements);
 
 describe('savepoints', () => {
   it('rolls back the writes made after a savepoint and keeps the ones before', async () => {

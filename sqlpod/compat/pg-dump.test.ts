@@ -10,6 +10,8 @@ import { sqlError } from '../testing/fixtures.js';
 import { startProxiedShoal, type ProxiedShoal } from '../testing/through-proxy.js';
 
 const SCHEMA = [
+  "CREATE TYPE book_format AS ENUM ('paper', 'ebook', 'audio')",
+  "ALTER TYPE book_format ADD VALUE 'hardcover' BEFORE 'paper'",
   'CREATE TABLE authors (id serial PRIMARY KEY, name text NOT NULL UNIQUE, born date)',
   `CREATE TABLE books (
      id bigserial PRIMARY KEY,
@@ -18,7 +20,8 @@ const SCHEMA = [
      price numeric(8,2) CHECK (price >= 0),
      tags text[],
      meta jsonb DEFAULT '{}'::jsonb,
-     published timestamptz
+     published timestamptz,
+     format book_format DEFAULT 'paper'
    )`,
   'CREATE INDEX books_author ON books (author_id, published DESC)',
   'CREATE VIEW cheap AS SELECT id, title FROM books WHERE price < 10',
@@ -29,6 +32,8 @@ const SCHEMA = [
      (1, 'Second, with a comma', NULL, NULL, '{}', NULL),
      (2, 'Ström''s "quoted" book', 25.50, '{"with space",NULL}', '{"k": null}', '1999-12-31 23:59:59.5+00'),
      (3, E'Line\\nbreak', 0, '{}', '[]', '2024-02-29 12:00:00+00')`,
+  "UPDATE books SET format = 'hardcover' WHERE id = 3",
+  "UPDATE books SET format = 'audio' WHERE id = 2",
   "SELECT setval('tickets', 120)",
 ];
 
@@ -85,10 +90,12 @@ describe('pg_dump into Shoal', () => {
     expect(await same('SELECT * FROM authors ORDER BY id')).toHaveLength(3);
     expect(await same('SELECT * FROM books ORDER BY id')).toHaveLength(4);
     await same('SELECT * FROM cheap ORDER BY id');
+    // The enum's labels in their order (hardcover was added before paper), and the column default.
+    await same('SELECT format, count(*) FROM books GROUP BY format ORDER BY format');
     await same("SELECT nextval('authors_id_seq'), nextval('books_id_seq'), nextval('tickets')");
     await same("SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1");
     // The restored column default, nextval('public.books_id_seq'::regclass), goes on from the restored value.
-    await same("INSERT INTO books (author_id, title) VALUES (2, 'Restored') RETURNING id, meta");
+    await same("INSERT INTO books (author_id, title) VALUES (2, 'Restored') RETURNING id, meta, format");
     for (const bad of ["INSERT INTO books (author_id, title) VALUES (99, 'orphan')", "INSERT INTO authors (name) VALUES ('Ann O''Neil')", "UPDATE books SET price = -1 WHERE id = 1"]) {
       const [mine, theirs] = [await sqlError(shoal.query(bad)), await sqlError(reference.query(bad))];
       expect(mine.code).toBe(theirs.code);

@@ -19,6 +19,9 @@ const SCHEMA = [
   'CREATE SEQUENCE s1',
   'CREATE TABLE t3 (id integer PRIMARY KEY, t1_id integer REFERENCES t1 ON DELETE CASCADE, up integer, name text, CONSTRAINT t3_up_fkey FOREIGN KEY (up) REFERENCES t3 (id) ON UPDATE SET NULL)',
   'ALTER TABLE t3 ADD CONSTRAINT t3_name_fk FOREIGN KEY (name) REFERENCES t1 (name)',
+  "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')",
+  "ALTER TYPE mood ADD VALUE 'meh' BEFORE 'ok'",
+  "CREATE TABLE t4 (id integer PRIMARY KEY, m mood NOT NULL DEFAULT 'ok')",
 ];
 
 let stack: ProxiedShoal;
@@ -125,12 +128,20 @@ describe('psql backslash commands print what PostgreSQL prints', () => {
     expect(out.shoal).toMatch(/^defaultdb\|<role>\|UTF8\|C\|C\|\|libc\|$/m);
   });
 
-  for (const command of ['\\d v1', '\\d t1_pkey', '\\d t1_name', '\\d t2_b', '\\d s1', '\\d t1_id_seq', '\\dT']) {
+  for (const command of ['\\d v1', '\\d t1_pkey', '\\d t1_name', '\\d t2_b', '\\d s1', '\\d t1_id_seq', '\\dT', '\\d t4']) {
     it(command, async () => {
       const out = await both(command);
       expect(out.shoal).toBe(out.postgres);
     });
   }
+
+  it('\\dT+ (an enum’s labels, one per line, in label order)', async () => {
+    const out = await both('\\dT+');
+    // The labels span lines, so the owner (on the last of them) is not in the Owner column normalized() rewrites.
+    const owner = (text: string) => text.replace(/^happy\|(admin|postgres)\|/m, 'happy|<role>|');
+    expect(owner(out.shoal)).toBe(owner(out.postgres));
+    expect(out.shoal).toMatch(/\|sad\nmeh\nok\nhappy\|/);
+  });
 
   // t1: serial key, NOT NULL, defaults, a unique index, a CHECK, referenced by t3; t2: no primary key (Shoal's hidden rowid must not show),
   // a DESC index, a cast default; t3: foreign keys (one to itself).

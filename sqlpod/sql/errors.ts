@@ -99,6 +99,7 @@ export const SQLSTATE = {
   ADMIN_SHUTDOWN: '57P01',
   CANNOT_CONNECT_NOW: '57P03',
   SYSTEM_ERROR: '58000',
+  DATA_CORRUPTED: 'XX001',
   INTERNAL_ERROR: 'XX000',
 } as const;
 export type SqlState = (typeof SQLSTATE)[keyof typeof SQLSTATE];

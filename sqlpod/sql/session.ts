@@ -21,7 +21,7 @@ import { advisoryFunctionOf, lockTag, type AdvisoryFunction, type AdvisoryLocks,
 import { executeWrite } from './exec/write.js';
 import { EXPLAIN_COLUMN, planExplain, runExplain, type ExplainPlan } from './explain/index.js';
 import { ParamTypes, analyzeExpr, coerce, typeOf, type SessionInfo } from './plan/analyze-expr.js';
-import { sequenceLookup } from './plan/context.js';
+import { exprLookups } from './plan/context.js';
 import { Scope } from './plan/scope.js';
 import type { PlanContext } from './plan/context.js';
 import { planDelete, planInsert, planUpdate, type WritePlan } from './plan/dml.js';
@@ -138,7 +138,7 @@ export class Session implements SqlSession {
     this.refuseIfFailed(stmt);
     const declared = paramTypeOids.map((oid) => {
       if (oid === 0) return null;
-      const t = typeByOid(oid);
+      const t = (this.txn?.planningCatalog ?? this.engine.catalogs.current).sqlType(oid);
       if (!t) throw new SqlError(SQLSTATE.UNDEFINED_OBJECT, `type with OID ${oid} does not exist`);
       return t;
     });
@@ -198,7 +198,7 @@ export class Session implements SqlSession {
         detail: `Expected ${target.paramTypes.length} parameters but got ${args.length}.`,
       });
     }
-    const exprCtx = { scope: Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, sequenceNamed: sequenceLookup(ctx), grouping: null };
+    const exprCtx = { scope: Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, ...exprLookups(ctx), grouping: null };
     return args.map((arg, i) => {
       const type = target.paramTypes[i] ?? T.text;
       const e = analyzeExpr(arg, exprCtx);
@@ -560,6 +560,7 @@ export class Session implements SqlSession {
     return {
       txn,
       ks: this.engine.ks,
+      types: catalog,
       eval: evalCtx,
       subqueries,
       scanCache: readOnly ? new Map() : null,

@@ -32,7 +32,6 @@ const REFUSALS: Readonly<Record<string, readonly [name: string, reason?: string]
   CreateExtensionStmt: ['CREATE EXTENSION', 'extensions cannot be installed into Shoal'],
   CreateDomainStmt: ['CREATE DOMAIN', 'user-defined types are not supported'],
   CompositeTypeStmt: ['CREATE TYPE', 'user-defined types are not supported'],
-  CreateEnumStmt: ['CREATE TYPE … AS ENUM', 'user-defined types are not supported'],
   CreateRangeStmt: ['CREATE TYPE … AS RANGE', 'user-defined types are not supported'],
   DefineStmt: ['CREATE AGGREGATE, OPERATOR or TYPE', 'user-defined types, operators and aggregates are not supported'],
   LockStmt: ['LOCK TABLE', SERIALIZABLE],

@@ -90,3 +90,41 @@ export async function stillWaiting(promise: Promise<unknown>, ms = 300): Promise
   const first = await Promise.race([promise.then(() => null, () => null), new Promise<symbol>((resolve) => setTimeout(() => resolve(waiting), ms))]);
   return first === waiting;
 }
+
+/** An outcome with the command tag PostgreSQL sends (`SELECT 3`, `FETCH 2`, `DECLARE CURSOR`). */
+export type TaggedOutcome = { rows: unknown[][]; tag: string } | { code: string };
+
+export async function taggedOutcome(client: pg.Client, sql: string): Promise<TaggedOutcome> {
+  const query = client.query({ text: sql, rowMode: 'array' });
+  const r = await query.catch(() => null);
+  if (r) return { rows: r.rows as unknown[][], tag: `${r.command}${r.rowCount === null ? '' : ` ${r.rowCount}`}` };
+  return { code: (await sqlError(query)).code ?? '' };
+}
+
+export interface Clients {
+  readonly shoal: pg.Client;
+  readonly reference: pg.Client;
+}
+
+async function compareOnBoth<O extends object>(read: (client: pg.Client, sql: string) => Promise<O>, { shoal, reference }: Clients, statements: readonly string[]): Promise<O[]> {
+  const outcomes: O[] = [];
+  for (const sql of statements) {
+    const [mine, theirs] = [await read(shoal, sql), await read(reference, sql)];
+    expect({ sql, ...mine }).toEqual({ sql, ...theirs });
+    outcomes.push(mine);
+  }
+  return outcomes;
+}
+
+/**
+ * Runs the statements one by one on Shoal and on PostgreSQL (the side's own
+ * clients unless others are given); each outcome must be the same on both.
+ */
+export function sameOnBoth(side: BesidePostgres, statements: readonly string[], clients: Clients = side): Promise<Outcome[]> {
+  return compareOnBoth(outcome, clients, statements);
+}
+
+/** sameOnBoth, comparing the command tags too. */
+export function sameTaggedOnBoth(side: BesidePostgres, statements: readonly string[], clients: Clients = side): Promise<TaggedOutcome[]> {
+  return compareOnBoth(taggedOutcome, clients, statements);
+}

@@ -3,9 +3,11 @@
 // version, and every pod notices the new version on the next transaction that
 // reads it (see ../txn.ts).
 import { SQLSTATE, SqlError } from '../errors.js';
+import { enumType, typeByOid, type SqlType } from '../types/index.js';
 import type {
   DatabaseDescriptor,
   Descriptor,
+  EnumTypeDescriptor,
   ForeignKeyDescriptor,
   IndexDescriptor,
   RoleDescriptor,
@@ -17,11 +19,22 @@ import type {
 
 export type Relation = TableDescriptor | SequenceDescriptor | ViewDescriptor;
 
+// An enum type's OID is its descriptor id moved clear of the built-in types'
+// OIDs (descriptor ids start at 100, where pg_type's OIDs are) and below the
+// ranges of ../catalog/system/view.ts.
+const ENUM_TYPE_OID_BASE = 900_000_000;
+
+export function enumTypeOid(id: number): number {
+  return ENUM_TYPE_OID_BASE + id;
+}
+
 export class Catalog {
   private readonly byId = new Map<number, Descriptor>();
   private readonly databases = new Map<string, DatabaseDescriptor>();
   private readonly schemas = new Map<string, SchemaDescriptor>();
   private readonly relations = new Map<string, Relation>();
+  private readonly enums = new Map<string, EnumTypeDescriptor>();
+  private readonly enumTypes = new Map<number, SqlType>();
   private referencedBy: Map<number, { table: TableDescriptor; fk: ForeignKeyDescriptor }[]> | null = null;
 
   constructor(
@@ -33,6 +46,7 @@ export class Catalog {
       this.byId.set(d.id, d);
       if (d.kind === 'database') this.databases.set(d.name, d);
       else if (d.kind === 'schema') this.schemas.set(`${d.databaseId}/${d.name}`, d);
+      else if (d.kind === 'enum') this.enums.set(`${d.schemaId}/${d.name}`, d);
       else this.relations.set(`${d.schemaId}/${d.name}`, d);
     }
   }
@@ -63,6 +77,34 @@ export class Catalog {
 
   relationsOf(schemaId: number): Relation[] {
     return [...this.relations.values()].filter((r) => r.schemaId === schemaId);
+  }
+
+  enum(schemaId: number, name: string): EnumTypeDescriptor | undefined {
+    return this.enums.get(`${schemaId}/${name}`);
+  }
+
+  enumsOf(databaseId: number): EnumTypeDescriptor[] {
+    return [...this.enums.values()].filter((e) => e.databaseId === databaseId);
+  }
+
+  /** The enum type with this type OID. */
+  enumByOid(oid: number): EnumTypeDescriptor | undefined {
+    const d = oid >= ENUM_TYPE_OID_BASE ? this.byId.get(oid - ENUM_TYPE_OID_BASE) : undefined;
+    return d?.kind === 'enum' ? d : undefined;
+  }
+
+  /** A type by OID: a built-in one or an enum of this catalog. */
+  sqlType(oid: number): SqlType | undefined {
+    const builtin = typeByOid(oid);
+    if (builtin || oid < ENUM_TYPE_OID_BASE) return builtin;
+    let t = this.enumTypes.get(oid);
+    if (!t) {
+      const d = this.enumByOid(oid);
+      if (!d) return undefined;
+      t = enumSqlType(d);
+      this.enumTypes.set(oid, t);
+    }
+    return t;
   }
 
   table(id: number): TableDescriptor | undefined {
@@ -117,6 +159,41 @@ export interface QualifiedName {
   readonly catalog?: string | undefined;
   readonly schema?: string | undefined;
   readonly name: string;
+}
+
+export function enumSqlType(d: EnumTypeDescriptor): SqlType {
+  return enumType(enumTypeOid(d.id), d.name, d.labels);
+}
+
+/** An enum type by possibly qualified name, for typeFromName; 3F000 for a named schema that does not exist. */
+export function findEnumType(catalog: Catalog, ctx: NameContext, schemaName: string | undefined, name: string): EnumTypeDescriptor | undefined {
+  if (schemaName !== undefined && !catalog.schema(ctx.databaseId, schemaName)) throw new SqlError(SQLSTATE.INVALID_SCHEMA_NAME, `schema "${schemaName}" does not exist`);
+  for (const s of schemaName === undefined ? ctx.searchPath : [schemaName]) {
+    const schema = catalog.schema(ctx.databaseId, s);
+    const found = schema && catalog.enum(schema.id, name);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** typeFromName's lookup of user-defined types in this catalog. */
+export function userTypes(catalog: Catalog, ctx: NameContext): (schema: string | undefined, name: string) => SqlType | undefined {
+  return (schema, name) => {
+    const d = findEnumType(catalog, ctx, schema, name);
+    return d && catalog.sqlType(enumTypeOid(d.id));
+  };
+}
+
+/** Where a column's type OID is looked up: a Catalog (built-in types and its enums). */
+export interface TypeSource {
+  sqlType(oid: number): SqlType | undefined;
+}
+
+/** A column's type with its modifier. */
+export function columnType(types: TypeSource, column: { readonly typeOid: number; readonly typmod: number }): SqlType {
+  const base = types.sqlType(column.typeOid);
+  if (!base) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `catalog names unknown type oid ${column.typeOid}`);
+  return column.typmod >= 0 ? { ...base, typmod: column.typmod } : base;
 }
 
 /** Resolves a possibly qualified relation name; undefined when absent. */

@@ -111,13 +111,24 @@ export const viewSchema = z.object({
   /** Tables and views the query names: they cannot be dropped from under it. */
   dependsOn: z.array(id),
 });
-export const descriptorSchema = z.discriminatedUnion('kind', [databaseSchema, schemaSchema, tableSchema, sequenceSchema, viewSchema]);
+/** An enum type (CREATE TYPE … AS ENUM); the only user-defined types Shoal has. */
+export const enumTypeSchema = z.object({
+  kind: z.literal('enum'),
+  id,
+  name,
+  databaseId: id,
+  schemaId: id,
+  /** pg_enum's rows: a value is stored and keyed by its label's sortOrder (see types/enums.ts). */
+  labels: z.array(z.object({ label: z.string().max(63), sortOrder: z.number() })),
+});
+export const descriptorSchema = z.discriminatedUnion('kind', [databaseSchema, schemaSchema, tableSchema, sequenceSchema, viewSchema, enumTypeSchema]);
 
 export type DatabaseDescriptor = z.infer<typeof databaseSchema>;
 export type SchemaDescriptor = z.infer<typeof schemaSchema>;
 export type TableDescriptor = z.infer<typeof tableSchema>;
 export type SequenceDescriptor = z.infer<typeof sequenceSchema>;
 export type ViewDescriptor = z.infer<typeof viewSchema>;
+export type EnumTypeDescriptor = z.infer<typeof enumTypeSchema>;
 export type Descriptor = z.infer<typeof descriptorSchema>;
 
 export const roleSchema = z.object({

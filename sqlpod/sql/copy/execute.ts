@@ -89,7 +89,7 @@ export function decodeRecord(record: CopyRecord, tableName: string, columns: rea
 
 async function copyFrom(plan: CopyFromPlan, ctx: ExecContext, data: AsyncIterable<Buffer>): Promise<number> {
   const { table, targets, types, options } = plan;
-  const codec = codecFor(ctx.ks, table);
+  const codec = codecFor(ctx.ks, ctx.types, table);
   const typeCtx: TypeContext = { timeZone: ctx.eval.timeZone, now: ctx.eval.transactionTimestamp };
   const inputs = targets.map((slot) => ({ name: table.columns[slot]?.name ?? '?', type: types[slot] as SqlType }));
   const defaults = plan.defaults.map((d) => ({ slot: d.slot, value: compile(d.expr) }));

@@ -104,7 +104,7 @@ export function planCopy(stmt: CopyNode, ctx: PlanContext): CopyPlan {
   const rv = stmt.relation ?? {};
   const table = resolveTable(ctx.catalog, ctx.names, qualifiedName(rv), ctx.position(rv.location));
   const targets = columnSlots(table, stmt.attlist);
-  const types = table.columns.map((c) => columnType(c.typeOid, c.typmod));
+  const types = table.columns.map((c) => columnType(ctx.catalog, c));
   if (!from) {
     const columns = targets.map((slot): OutputColumn => {
       const c = table.columns[slot];

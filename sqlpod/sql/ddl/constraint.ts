@@ -76,7 +76,7 @@ export async function addConstraint(table: TableDescriptor, def: Node | undefine
   const name = constraintName(c.conname, `${table.name}_${names.join('_')}_key`, (n) => !taken(n));
   const index: IndexDescriptor = { id: table.nextIndexId, name, unique: true, columnIds: ids, descending: ids.map(() => false) };
   const next: TableDescriptor = { ...table, indexes: [...table.indexes, index], nextIndexId: table.nextIndexId + 1 };
-  const codec = codecFor(env.ks, next);
+  const codec = codecFor(env.ks, env.catalog, next);
   const seen = new Set<string>();
   for await (const page of env.txn.pages(env.ks.indexSpan(table.id, PRIMARY_INDEX_ID))) {
     for (const kv of page) {
@@ -122,8 +122,8 @@ async function rebuildWithPrimaryKey(table: TableDescriptor, primaryKey: IndexDe
     columns: table.columns.filter((c) => !hidden.has(c.id)).map((c) => (keyIds.has(c.id) ? { ...c, notNull: true } : c)),
     primaryKey,
   };
-  const before = codecFor(env.ks, table);
-  const after = codecFor(env.ks, next);
+  const before = codecFor(env.ks, env.catalog, table);
+  const after = codecFor(env.ks, env.catalog, next);
   const slots = next.columns.map((c) => before.slot(c.id));
   const keySlots = primaryKey.columnIds.map((id) => after.slot(id));
   const rows: Row[] = [];
@@ -223,7 +223,7 @@ function compileCheck(table: TableDescriptor, check: CheckDescriptor, env: DdlEn
 }
 
 async function requireRowsPass(table: TableDescriptor, check: CheckDescriptor, test: (row: Row) => Datum, env: DdlEnv): Promise<void> {
-  const codec = codecFor(env.ks, table);
+  const codec = codecFor(env.ks, env.catalog, table);
   for await (const page of env.txn.pages(env.ks.indexSpan(table.id, PRIMARY_INDEX_ID))) {
     for (const kv of page) {
       if (test(codec.decodeRow(kv.key, kv.value)) === false) {

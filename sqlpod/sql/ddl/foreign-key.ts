@@ -3,13 +3,12 @@
 // table already holds, and what dropping or truncating a referenced table
 // does to the constraints on others. Enforcement is ../exec/foreign-keys.ts.
 import type { Node } from '@pgsql/types';
-import { findRelation, referencedIndex, type Catalog, type NameContext } from '../catalog/catalog.js';
+import { columnType, findRelation, referencedIndex, type Catalog, type NameContext } from '../catalog/catalog.js';
 import { PRIMARY_INDEX_ID, type ForeignKeyDescriptor, type ReferentialAction, type TableDescriptor } from '../catalog/descriptors.js';
 import { SQLSTATE, SqlError } from '../errors.js';
 import { checkReferenced, resolveForeignKey } from '../exec/foreign-keys.js';
 import { codecFor } from '../exec/run.js';
 import { qualifiedName, stringsOf } from '../plan/context.js';
-import { columnType } from '../plan/select.js';
 import type { Notice } from '../session-api.js';
 import { T, type SqlType } from '../types/index.js';
 import type { CatalogChange } from './change.js';
@@ -81,8 +80,8 @@ export function defineForeignKey(
   fkColumns.forEach((fc, i) => {
     const pcol = refColumns[i];
     if (!pcol) return;
-    const from = columnType(fc.typeOid, fc.typmod);
-    const to = columnType(pcol.typeOid, pcol.typmod);
+    const from = columnType(catalog, fc);
+    const to = columnType(catalog, pcol);
     if (!comparableKeys(from, to)) {
       throw new SqlError(SQLSTATE.DATATYPE_MISMATCH, `foreign key constraint "${name}" cannot be implemented`, {
         detail: `Key columns "${fc.name}" and "${pcol.name}" are of incompatible types: ${from.name} and ${to.name}.`,
@@ -152,11 +151,11 @@ export function constraintNameTaken(catalog: Catalog, schemaId: number, name: st
 export async function validateExistingRows(table: TableDescriptor, fk: ForeignKeyDescriptor, env: DdlEnv, catalog: Catalog): Promise<void> {
   const parent = fk.refTableId === table.id ? table : catalog.table(fk.refTableId);
   if (!parent) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `foreign key ${fk.name} references a missing table`);
-  const r = resolveForeignKey(env.ks, fk, table, parent);
-  const codec = codecFor(env.ks, table);
+  const r = resolveForeignKey(env.ks, env.catalog, fk, table, parent);
+  const codec = codecFor(env.ks, env.catalog, table);
   // A page of rows costs one read of the referenced keys.
   for await (const page of env.txn.pages(env.ks.indexSpan(table.id, PRIMARY_INDEX_ID))) {
-    await checkReferenced(env.txn, env.ks, r, page.map((kv) => codec.decodeRow(kv.key, kv.value)));
+    await checkReferenced(env.txn, env.ks, env.catalog, r, page.map((kv) => codec.decodeRow(kv.key, kv.value)));
   }
 }
 

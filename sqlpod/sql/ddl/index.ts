@@ -3,7 +3,7 @@
 // DDL, as in PostgreSQL); index backfills and data removal happen in the same
 // transaction.
 import type { Node } from '@pgsql/types';
-import { creationSchema, findRelation, resolveTable, type Catalog, type NameContext } from '../catalog/catalog.js';
+import { creationSchema, findRelation, resolveTable, userTypes, type Catalog, type NameContext } from '../catalog/catalog.js';
 import {
   HIDDEN_ROWID,
   PRIMARY_INDEX_ID,
@@ -18,6 +18,7 @@ import { codecFor } from '../exec/run.js';
 import { at, fingerprint, typeOf, type ParamTypes, type SessionInfo } from '../plan/analyze-expr.js';
 import { qualifiedName, stringsOf, type PlanContext } from '../plan/context.js';
 import { alterSequence, createSequence } from './sequence.js';
+import { alterEnumType, createEnumType, dropEnumTypes, dropSchemaEnums, renameEnumType } from './enum-type.js';
 import { defaultFor, parseExpression } from '../plan/dml.js';
 import { compile, type EvalContext } from '../plan/expr.js';
 import type { Notice } from '../session-api.js';
@@ -48,7 +49,7 @@ export interface DdlResult {
   readonly catalog: Catalog;
 }
 
-export const DDL_KINDS = new Set(['CreateStmt', 'DropStmt', 'IndexStmt', 'CreatedbStmt', 'DropdbStmt', 'CreateSchemaStmt', 'AlterTableStmt', 'RenameStmt', 'TruncateStmt', 'CreateSeqStmt', 'AlterSeqStmt', 'ViewStmt']);
+export const DDL_KINDS = new Set(['CreateStmt', 'DropStmt', 'IndexStmt', 'CreatedbStmt', 'DropdbStmt', 'CreateSchemaStmt', 'AlterTableStmt', 'RenameStmt', 'TruncateStmt', 'CreateSeqStmt', 'AlterSeqStmt', 'ViewStmt', 'CreateEnumStmt', 'AlterEnumStmt']);
 
 export async function executeDdl(node: Node, env: DdlEnv): Promise<DdlResult> {
   const change = new CatalogChange(env.txn.kv, env.ks, env.catalog);
@@ -68,6 +69,8 @@ async function dispatch(node: Node, env: DdlEnv, change: CatalogChange): Promise
   if ('TruncateStmt' in node) return truncate(node.TruncateStmt, env);
   if ('CreateSeqStmt' in node) return createSequence(node.CreateSeqStmt, env, change, (n, l) => checkName(n, env, l));
   if ('AlterSeqStmt' in node) return alterSequence(node.AlterSeqStmt, env, change);
+  if ('CreateEnumStmt' in node) return createEnumType(node.CreateEnumStmt, env, change, (n) => checkName(n, env, undefined));
+  if ('AlterEnumStmt' in node) return alterEnumType(node.AlterEnumStmt, env, change);
   if ('ViewStmt' in node) {
     const viewEnv = { catalog: env.catalog, plan: planContextFor(env, env.catalog), params: env.params, position: env.position, checkName: (n: string, l: number | undefined) => checkName(n, env, l) };
     return createView(node.ViewStmt, viewEnv, change);
@@ -95,6 +98,11 @@ async function createTable(stmt: CreateNode, env: DdlEnv, change: CatalogChange)
       return 'CREATE TABLE';
     }
     throw new SqlError(SQLSTATE.DUPLICATE_TABLE, `relation "${qn.name}" already exists`, at(env, rv.location));
+  }
+  if (env.catalog.enum(schema.id, qn.name)) {
+    throw new SqlError(SQLSTATE.DUPLICATE_OBJECT, `type "${qn.name}" already exists`, {
+      hint: 'A relation has an associated type of the same name, so you must use a name that doesn\'t conflict with any existing type.',
+    });
   }
   const id = await change.allocateId();
   const columns: ColumnDescriptor[] = [];
@@ -215,7 +223,7 @@ async function columnFrom(
 ): Promise<ColumnDescriptor> {
   const names = stringsOf(def.typeName?.names);
   const serial = isSerialName(names);
-  const type: SqlType = serial ? (serial === 'int8' ? T.int8 : serial === 'int2' ? T.int2 : T.int4) : typeOf(def.typeName, env);
+  const type: SqlType = serial ? (serial === 'int8' ? T.int8 : serial === 'int2' ? T.int2 : T.int4) : typeOf(def.typeName, { ...env, userTypes: userTypes(env.catalog, env.names) });
   const column: ColumnDescriptor = {
     id,
     name: def.colname ?? '',
@@ -305,7 +313,7 @@ async function createIndex(stmt: IndexNode, env: DdlEnv, change: CatalogChange):
 
 /** Writes the new index's entries for every existing row; a unique index refuses duplicates. */
 async function backfillIndex(table: TableDescriptor, index: IndexDescriptor, env: DdlEnv): Promise<void> {
-  const codec = codecFor(env.ks, table);
+  const codec = codecFor(env.ks, env.catalog, table);
   const seen = new Set<string>();
   for await (const page of env.txn.pages(env.ks.indexSpan(table.id, PRIMARY_INDEX_ID))) {
     for (const kv of page) {
@@ -333,6 +341,7 @@ type DropNode = Extract<Node, { DropStmt: unknown }>['DropStmt'];
 
 function drop(stmt: DropNode, env: DdlEnv, change: CatalogChange): string {
   const kind = stmt.removeType;
+  if (kind === 'OBJECT_TYPE') return dropEnumTypes(stmt, env, change);
   const tag = kind === 'OBJECT_INDEX' ? 'DROP INDEX' : kind === 'OBJECT_SCHEMA' ? 'DROP SCHEMA' : kind === 'OBJECT_SEQUENCE' ? 'DROP SEQUENCE' : kind === 'OBJECT_VIEW' ? 'DROP VIEW' : 'DROP TABLE';
   const nameOf = (obj: Node) => {
     const parts = 'List' in obj ? stringsOf(obj.List.items) : 'String' in obj ? [obj.String.sval ?? ''] : [];
@@ -355,12 +364,13 @@ function drop(stmt: DropNode, env: DdlEnv, change: CatalogChange): string {
         throw new SqlError(SQLSTATE.INVALID_SCHEMA_NAME, `schema "${name}" does not exist`);
       }
       const members = current.relationsOf(schema.id);
-      if (members.length && stmt.behavior !== 'DROP_CASCADE') {
+      if ((members.length || current.enumsOf(env.names.databaseId).some((e) => e.schemaId === schema.id)) && stmt.behavior !== 'DROP_CASCADE') {
         throw new SqlError(SQLSTATE.DEPENDENT_OBJECTS_STILL_EXIST, `cannot drop schema ${name} because other objects depend on it`, {
           hint: 'Use DROP ... CASCADE to drop the dependent objects too.',
         });
       }
       for (const r of members) dropRelation(r.id, current, env, change);
+      dropSchemaEnums(schema.id, env, change);
       change.remove(schema.id);
       continue;
     }
@@ -626,6 +636,7 @@ function rename(stmt: RenameNode, env: DdlEnv, change: CatalogChange): string {
   const rv = stmt.relation ?? {};
   const newName = stmt.newname ?? '';
   checkName(newName, env, undefined);
+  if (stmt.renameType === 'OBJECT_TYPE') return renameEnumType(stmt.object && 'List' in stmt.object ? stringsOf(stmt.object.List.items) : [], newName, env, change);
   if (stmt.renameType === 'OBJECT_TABLE' || stmt.renameType === 'OBJECT_SEQUENCE') {
     const rel = findRelation(env.catalog, env.names, qualifiedName(rv));
     if (!rel) {
@@ -688,7 +699,7 @@ async function requireNoRows(table: TableDescriptor, column: string, env: DdlEnv
 }
 
 async function requireNoNulls(table: TableDescriptor, column: ColumnDescriptor, env: DdlEnv): Promise<void> {
-  const codec = codecFor(env.ks, table);
+  const codec = codecFor(env.ks, env.catalog, table);
   const slot = codec.slot(column.id);
   for await (const page of env.txn.pages(env.ks.indexSpan(table.id, PRIMARY_INDEX_ID))) {
     if (page.some((kv) => (codec.decodeRow(kv.key, kv.value)[slot] ?? null) === null)) {

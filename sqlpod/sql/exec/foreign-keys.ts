@@ -21,7 +21,7 @@
 // the referencing rows, which may in turn be referenced (recursively, to a
 // bounded depth). Reads see the transaction's own writes, so the checks run
 // after the statement's writes, as PostgreSQL's AFTER triggers do.
-import { referencedIndex } from '../catalog/catalog.js';
+import { referencedIndex, type TypeSource } from '../catalog/catalog.js';
 import type { ForeignKeyDescriptor, IndexDescriptor, TableDescriptor } from '../catalog/descriptors.js';
 import type { Keyspace } from '../catalog/keyspace.js';
 import { SQLSTATE, SqlError } from '../errors.js';
@@ -49,11 +49,11 @@ export interface ResolvedForeignKey {
   readonly parentIndex: IndexDescriptor;
 }
 
-export function resolveForeignKey(ks: Keyspace, fk: ForeignKeyDescriptor, child: TableDescriptor, parent: TableDescriptor): ResolvedForeignKey {
+export function resolveForeignKey(ks: Keyspace, types: TypeSource, fk: ForeignKeyDescriptor, child: TableDescriptor, parent: TableDescriptor): ResolvedForeignKey {
   const parentIndex = referencedIndex(parent, fk.refColumnIds);
   if (!parentIndex) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `foreign key ${fk.name} has lost its referenced index`);
-  const cc = codecFor(ks, child);
-  const pc = codecFor(ks, parent);
+  const cc = codecFor(ks, types, child);
+  const pc = codecFor(ks, types, parent);
   return { fk, child, parent, childSlots: fk.columnIds.map((id) => cc.slot(id)), parentSlots: fk.refColumnIds.map((id) => pc.slot(id)), parentIndex };
 }
 
@@ -141,9 +141,9 @@ function stillReferenced(r: ResolvedForeignKey, pc: RowCodec, tuple: readonly Da
 }
 
 /** Fails with 23503 unless every row's referenced key exists: one batched read for all of them. */
-export async function checkReferenced(txn: SqlTxn, ks: Keyspace, r: ResolvedForeignKey, rows: readonly Row[]): Promise<void> {
-  const cc = codecFor(ks, r.child);
-  const pc = codecFor(ks, r.parent);
+export async function checkReferenced(txn: SqlTxn, ks: Keyspace, types: TypeSource, r: ResolvedForeignKey, rows: readonly Row[]): Promise<void> {
+  const cc = codecFor(ks, types, r.child);
+  const pc = codecFor(ks, types, r.parent);
   const wanted = new Map<string, { key: Buffer; row: Row }>();
   for (const row of rows) {
     if (r.fk.match === 'f') {
@@ -169,17 +169,17 @@ export async function checkReferenced(txn: SqlTxn, ks: Keyspace, r: ResolvedFore
 }
 
 /** Which of these referenced tuples no longer exist in the referenced table. */
-async function gone(txn: SqlTxn, ks: Keyspace, r: ResolvedForeignKey, tuples: readonly (readonly Datum[])[]): Promise<(readonly Datum[])[]> {
-  const pc = codecFor(ks, r.parent);
+async function gone(txn: SqlTxn, ks: Keyspace, types: TypeSource, r: ResolvedForeignKey, tuples: readonly (readonly Datum[])[]): Promise<(readonly Datum[])[]> {
+  const pc = codecFor(ks, types, r.parent);
   const found = await txn.getMany(tuples.map((t) => referencedKey(r, pc, t)));
   return tuples.filter((_, i) => found[i] === null);
 }
 
 /** The referencing rows whose key is one of `tuples` (given in the referenced columns' types). */
-export async function referencingRows(txn: SqlTxn, ks: Keyspace, r: ResolvedForeignKey, tuples: readonly (readonly Datum[])[]): Promise<Row[]> {
+export async function referencingRows(txn: SqlTxn, ks: Keyspace, types: TypeSource, r: ResolvedForeignKey, tuples: readonly (readonly Datum[])[]): Promise<Row[]> {
   if (tuples.length === 0) return [];
-  const cc = codecFor(ks, r.child);
-  const pc = codecFor(ks, r.parent);
+  const cc = codecFor(ks, types, r.child);
+  const pc = codecFor(ks, types, r.parent);
   const wanted = new Set(tuples.map((t) => tupleId(r, pc, t)));
   const matches = (row: Row) => {
     const t = childTuple(r, cc, pc, row);
@@ -253,7 +253,7 @@ export class ForeignKeyEnforcer {
   private resolve(fk: ForeignKeyDescriptor, child: TableDescriptor): ResolvedForeignKey {
     const parent = this.plan.catalog.table(fk.refTableId);
     if (!parent) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `foreign key ${fk.name} references a missing table`);
-    return resolveForeignKey(this.ctx.ks, fk, child, parent);
+    return resolveForeignKey(this.ctx.ks, this.ctx.types, fk, child, parent);
   }
 
   /**
@@ -263,9 +263,9 @@ export class ForeignKeyEnforcer {
   async checkWritten(table: TableDescriptor, rows: readonly Row[], olds?: readonly Row[]): Promise<void> {
     for (const fk of table.foreignKeys ?? []) {
       const r = this.resolve(fk, table);
-      const codec = codecFor(this.ctx.ks, table);
+      const codec = codecFor(this.ctx.ks, this.ctx.types, table);
       const changed = olds ? rows.filter((row, i) => !sameValues(codec, r.childSlots, row, olds[i] as Row)) : rows;
-      if (changed.length) await checkReferenced(this.ctx.txn, this.ctx.ks, r, changed);
+      if (changed.length) await checkReferenced(this.ctx.txn, this.ctx.ks, this.ctx.types, r, changed);
     }
   }
 
@@ -275,7 +275,7 @@ export class ForeignKeyEnforcer {
     for (const { table: referencing, fk } of this.plan.catalog.referencing(table.id)) {
       // The referencing table as this catalog has it (it may be `table` itself).
       const r = this.resolve(fk, referencing);
-      const pc = codecFor(this.ctx.ks, table);
+      const pc = codecFor(this.ctx.ks, this.ctx.types, table);
       // Referenced tuple id → [old tuple, new tuple or null when deleted].
       const moved = new Map<string, { from: readonly Datum[]; to: readonly Datum[] | null }>();
       let deleting = false;
@@ -297,9 +297,9 @@ export class ForeignKeyEnforcer {
         this.deferred.set(`${referencing.id}/${fk.name}`, pending);
         continue;
       }
-      const rows = await referencingRows(this.ctx.txn, this.ctx.ks, r, tuples);
+      const rows = await referencingRows(this.ctx.txn, this.ctx.ks, this.ctx.types, r, tuples);
       if (rows.length === 0) continue;
-      const cc = codecFor(this.ctx.ks, referencing);
+      const cc = codecFor(this.ctx.ks, this.ctx.types, referencing);
       if (action === 'r') throw stillReferenced(r, pc, referencedBy(r, cc, pc, rows[0] as Row));
       this.ctx.checkCancel();
       if (action === 'c' && deleting) {
@@ -341,12 +341,12 @@ export class ForeignKeyEnforcer {
   /** The NO ACTION checks, once the statement and its actions are done. */
   async finish(): Promise<void> {
     for (const { r, tuples } of this.deferred.values()) {
-      const missing = await gone(this.ctx.txn, this.ctx.ks, r, [...tuples.values()]);
-      const rows = await referencingRows(this.ctx.txn, this.ctx.ks, r, missing);
+      const missing = await gone(this.ctx.txn, this.ctx.ks, this.ctx.types, r, [...tuples.values()]);
+      const rows = await referencingRows(this.ctx.txn, this.ctx.ks, this.ctx.types, r, missing);
       const first = rows[0];
       if (first) {
-        const cc = codecFor(this.ctx.ks, r.child);
-        const pc = codecFor(this.ctx.ks, r.parent);
+        const cc = codecFor(this.ctx.ks, this.ctx.types, r.child);
+        const pc = codecFor(this.ctx.ks, this.ctx.types, r.parent);
         throw stillReferenced(r, pc, referencedBy(r, cc, pc, first));
       }
     }

@@ -16,7 +16,7 @@ type LockRowsNode = Extract<PlanNode, { kind: 'lockRows' }>;
  */
 export async function* lockRows(node: LockRowsNode, input: Batches, ctx: ExecContext, wanted: number): Batches {
   if (wanted <= 0) return;
-  const targets = node.targets.map((t) => ({ ...t, codec: codecFor(ctx.ks, t.table) }));
+  const targets = node.targets.map((t) => ({ ...t, codec: codecFor(ctx.ks, ctx.types, t.table) }));
   let left = wanted;
   for await (const batch of input) {
     const passed: Row[] = [];

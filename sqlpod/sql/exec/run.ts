@@ -1,5 +1,6 @@
 // Runs a plan as a pipeline of batches: leaves read KV a page at a time,
 // the operators above work a batch at a time with synchronous expressions.
+import type { TypeSource } from '../catalog/catalog.js';
 import type { Keyspace } from '../catalog/keyspace.js';
 import type { TableDescriptor } from '../catalog/descriptors.js';
 import { PRIMARY_INDEX_ID } from '../catalog/descriptors.js';
@@ -35,6 +36,8 @@ export interface ExecContext {
   /** Decoded rows of spans already read by this statement (read-only statements only: the snapshot cannot change). */
   readonly scanCache: Map<string, Row[]> | null;
   readonly ks: Keyspace;
+  /** The statement's catalog, for the types of its tables' columns (enums live there). */
+  readonly types: TypeSource;
   readonly eval: EvalContext;
   /** Throws 57014 when the statement was cancelled. */
   readonly checkCancel: () => void;
@@ -53,13 +56,19 @@ export interface ExecContext {
 
 export type Batches = AsyncGenerator<Row[], void, undefined>;
 
-const codecs = new WeakMap<TableDescriptor, RowCodec>();
+// By catalog, then table: a table descriptor outlives a change to an enum its columns use.
+const codecs = new WeakMap<TypeSource, WeakMap<TableDescriptor, RowCodec>>();
 
-export function codecFor(ks: Keyspace, table: TableDescriptor): RowCodec {
-  let codec = codecs.get(table);
+export function codecFor(ks: Keyspace, types: TypeSource, table: TableDescriptor): RowCodec {
+  let byTable = codecs.get(types);
+  if (!byTable) {
+    byTable = new WeakMap();
+    codecs.set(types, byTable);
+  }
+  let codec = byTable.get(table);
   if (!codec) {
-    codec = new RowCodec(ks, table);
-    codecs.set(table, codec);
+    codec = new RowCodec(ks, types, table);
+    byTable.set(table, codec);
   }
   return codec;
 }
@@ -131,7 +140,7 @@ async function* execute(node: PlanNode, ctx: ExecContext): Batches {
     case 'lookupJoin': {
       const memory = ctx.memory.account('Lookup Join');
       try {
-        yield* lookupJoin(node, { eval: ctx.eval, txn: ctx.txn, codec: codecFor(ctx.ks, node.table), input: run(node.input, ctx), pause: () => yieldNow(ctx), memory });
+        yield* lookupJoin(node, { eval: ctx.eval, txn: ctx.txn, codec: codecFor(ctx.ks, ctx.types, node.table), input: run(node.input, ctx), pause: () => yieldNow(ctx), memory });
       } finally {
         memory.release();
       }
@@ -317,7 +326,7 @@ const SCAN_CACHE_SHARE = 0.25;
 
 /** Reads a table's rows through the access path, a page at a time. */
 async function* scan(table: TableDescriptor, access: Parameters<typeof accessKeys>[1], ctx: ExecContext): Batches {
-  const codec = codecFor(ctx.ks, table);
+  const codec = codecFor(ctx.ks, ctx.types, table);
   const keys = accessKeys(codec, access, ctx.eval);
   const primary = access.index.id === PRIMARY_INDEX_ID;
   if (keys.kind === 'points') {

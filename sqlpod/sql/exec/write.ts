@@ -101,16 +101,16 @@ function deleteRow(ctx: ExecContext, table: TableDescriptor, codec: RowCodec, ro
 function foreignKeys(plan: WritePlan, ctx: ExecContext): ForeignKeyEnforcer | null {
   if (!ForeignKeyEnforcer.involves(plan.foreignKeys, plan.table)) return null;
   return new ForeignKeyEnforcer(plan.foreignKeys, ctx, {
-    deleteRow: (table, row) => deleteRow(ctx, table, codecFor(ctx.ks, table), row),
-    replaceRow: (table, old, next) => replaceRow(ctx, table, codecFor(ctx.ks, table), old, next),
-    validate: (table, checks, row) => validate(table, codecFor(ctx.ks, table), checks, row),
+    deleteRow: (table, row) => deleteRow(ctx, table, codecFor(ctx.ks, ctx.types, table), row),
+    replaceRow: (table, old, next) => replaceRow(ctx, table, codecFor(ctx.ks, ctx.types, table), old, next),
+    validate: (table, checks, row) => validate(table, codecFor(ctx.ks, ctx.types, table), checks, row),
   });
 }
 
 /** `batches` stands in for the plan's source when the rows come from elsewhere (COPY FROM). */
 export async function insert(plan: InsertPlan, ctx: ExecContext, batches: AsyncIterable<Row[]> = run(plan.source, ctx)): Promise<WriteResult> {
   const { table } = plan;
-  const codec = codecFor(ctx.ks, table);
+  const codec = codecFor(ctx.ks, ctx.types, table);
   const checks = compileChecks(plan, ctx);
   const returning = plan.returning?.exprs.map(compile) ?? null;
   const hiddenKey = table.columns.some((c) => c.hidden);
@@ -240,7 +240,7 @@ async function replaceRow(ctx: ExecContext, table: TableDescriptor, codec: RowCo
 
 async function update(plan: UpdatePlan, ctx: ExecContext): Promise<WriteResult> {
   const { table } = plan;
-  const codec = codecFor(ctx.ks, table);
+  const codec = codecFor(ctx.ks, ctx.types, table);
   const checks = compileChecks(plan, ctx);
   const sets = plan.sets.map((s) => ({ slot: s.slot, f: compile(s.expr) }));
   const returning = plan.returning?.exprs.map(compile) ?? null;
@@ -290,7 +290,7 @@ async function update(plan: UpdatePlan, ctx: ExecContext): Promise<WriteResult> 
 
 async function remove(plan: DeletePlan, ctx: ExecContext): Promise<WriteResult> {
   const { table } = plan;
-  const codec = codecFor(ctx.ks, table);
+  const codec = codecFor(ctx.ks, ctx.types, table);
   const returning = plan.returning?.exprs.map(compile) ?? null;
   const rows: Row[] = [];
   for await (const batch of run(plan.source, ctx)) rows.push(...batch);

@@ -3,6 +3,7 @@
 // executor's own ../exec/spans.ts computes them). Nodes that only reshape
 // rows (place, compute, project, trim) show as the node below them, and a
 // filter as a "Filter:" line of the node it filters, as in PostgreSQL.
+import type { TypeSource } from '../catalog/catalog.js';
 import type { Keyspace } from '../catalog/keyspace.js';
 import type { IndexDescriptor, TableDescriptor } from '../catalog/descriptors.js';
 import { codecFor } from '../exec/run.js';
@@ -23,6 +24,7 @@ export interface DescribeOptions {
   readonly stats: ReadonlyMap<PlanNode, NodeStats> | null;
   readonly subqueries: readonly Subquery[];
   readonly ks: Keyspace;
+  readonly types: TypeSource;
   /** This execution's parameters, for the spans. */
   readonly eval: EvalContext;
 }
@@ -316,7 +318,7 @@ class Describer {
 
   /** The spans the scan reads for this execution, as index column values: `[/1 - /5)`. */
   private spans(table: TableDescriptor, access: IndexAccess): string {
-    const codec = codecFor(this.options.ks, table);
+    const codec = codecFor(this.options.ks, this.options.types, table);
     const keys = accessKeys(codec, access, this.options.eval);
     const types = access.index.columnIds.map((id) => codec.types[codec.slot(id)]);
     const key = (values: readonly Datum[]): string =>

@@ -62,7 +62,7 @@ export function planExplain(
 export async function runExplain(plan: ExplainPlan, ctx: ExecContext): Promise<Row[]> {
   const { options, target } = plan;
   const subqueries = target.kind === 'query' ? target.plan.subqueries : target.subqueries;
-  const describe = (stats: DescribeOptions['stats']): DescribeOptions => ({ verbose: options.verbose, stats, subqueries, ks: ctx.ks, eval: ctx.eval });
+  const describe = (stats: DescribeOptions['stats']): DescribeOptions => ({ verbose: options.verbose, stats, subqueries, ks: ctx.ks, types: ctx.types, eval: ctx.eval });
   const summary: string[] = [];
   let lines: string[];
   if (!options.analyze) {

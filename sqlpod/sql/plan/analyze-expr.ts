@@ -21,6 +21,7 @@ import {
   type Datum,
   type ResolvedAggregate,
   type SqlType,
+  type UserTypeLookup,
 } from '../types/index.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { exprChildren, type Expr } from './expr.js';
@@ -114,6 +115,8 @@ export interface ExprContext {
   readonly subqueries?: SubqueryPlanner;
   /** Finds a sequence by (possibly qualified) name for nextval; undefined when absent. */
   readonly sequenceNamed?: (name: string) => number | undefined;
+  /** Finds an enum type by name for casts; absent where only built-in types can be named. */
+  readonly userTypes?: UserTypeLookup;
   /** Where window functions are allowed (a SELECT's list and ORDER BY), what collects them (./window.ts). */
   readonly windows?: WindowCollector | undefined;
   /** Where they are not, the clause name for the message (else `noAggregates`). */
@@ -810,13 +813,16 @@ function baseOf(t: SqlType): SqlType {
   return { ...t, typmod: -1 };
 }
 
-export function typeOf(typeName: { names?: Node[]; typmods?: Node[]; arrayBounds?: Node[]; location?: number } | undefined, ctx: { position: (l: number | undefined) => number | undefined }): SqlType {
+export function typeOf(
+  typeName: { names?: Node[]; typmods?: Node[]; arrayBounds?: Node[]; location?: number } | undefined,
+  ctx: { position: (l: number | undefined) => number | undefined; userTypes?: UserTypeLookup | undefined },
+): SqlType {
   const names = (typeName?.names ?? []).map((n) => ('String' in n ? (n.String.sval ?? '') : ''));
   const typmods = (typeName?.typmods ?? []).map((n) => {
     if ('A_Const' in n && n.A_Const.ival !== undefined) return n.A_Const.ival.ival ?? 0;
     throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'type modifiers must be simple constants or identifiers', at(ctx, typeName?.location));
   });
-  const type = withPosition(() => typeFromName(names, typmods), ctx, typeName?.location);
+  const type = withPosition(() => typeFromName(names, typmods, ctx.userTypes), ctx, typeName?.location);
   return typeName?.arrayBounds?.length ? arrayType(type, ctx, typeName.location) : type;
 }
 

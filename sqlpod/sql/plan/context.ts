@@ -1,6 +1,7 @@
 // What planning a statement needs to know, shared by the statement planners.
 import type { Node } from '@pgsql/types';
-import { findRelation, type Catalog, type NameContext } from '../catalog/catalog.js';
+import { findRelation, userTypes, type Catalog, type NameContext } from '../catalog/catalog.js';
+import type { UserTypeLookup } from '../types/index.js';
 import type { ParamTypes, SessionInfo } from './analyze-expr.js';
 import type { CteScope } from './cte.js';
 import type { Subquery } from './plan.js';
@@ -16,6 +17,11 @@ export interface PlanContext {
   readonly subqueries: Subquery[];
   /** The WITH queries visible here (./cte.ts). */
   readonly ctes?: CteScope;
+}
+
+/** What expression analysis looks up in the catalog: sequences for nextval, enum types for casts. */
+export function exprLookups(ctx: Pick<PlanContext, 'catalog' | 'names'>): { sequenceNamed: (name: string) => number | undefined; userTypes: UserTypeLookup } {
+  return { sequenceNamed: sequenceLookup(ctx), userTypes: userTypes(ctx.catalog, ctx.names) };
 }
 
 /** nextval's lookup: a sequence by name, in the search path or qualified. */

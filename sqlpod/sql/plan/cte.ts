@@ -6,7 +6,7 @@ import type { Node } from '@pgsql/types';
 import { SQLSTATE, SqlError } from '../errors.js';
 import { formatType } from '../types/index.js';
 import { coerce, commonType, containsAggregate, type ExprContext } from './analyze-expr.js';
-import { sequenceLookup, type PlanContext } from './context.js';
+import { exprLookups, type PlanContext } from './context.js';
 import type { Expr } from './expr.js';
 import type { OutputColumn, PlanNode, QueryPlan, WorkTable } from './plan.js';
 import { Scope } from './scope.js';
@@ -135,7 +135,7 @@ function planRecursive(def: CteDefinition, ctx: PlanContext, probe: Scope, planS
   const step = planSelect(q.rarg, ctx, probe);
   if (step.columns.length !== base.columns.length) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'each UNION query must have the same number of columns');
 
-  const exprCtx: ExprContext = { scope: Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, sequenceNamed: sequenceLookup(ctx), grouping: null };
+  const exprCtx: ExprContext = { scope: Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, ...exprLookups(ctx), grouping: null };
   // The non-recursive term fixes the types (PostgreSQL's rule): the step's columns must fit them.
   const stepExprs = step.columns.map((s, i): Expr => {
     const b = base.columns[i] ?? s;

@@ -2,12 +2,12 @@
 // column types, the rows an UPDATE or DELETE touches (same index selection as
 // SELECT), ON CONFLICT and RETURNING.
 import type { Node } from '@pgsql/types';
-import { resolveTable } from '../catalog/catalog.js';
+import { resolveTable, type TypeSource } from '../catalog/catalog.js';
 import type { IndexDescriptor, TableDescriptor } from '../catalog/descriptors.js';
 import { SQLSTATE, SqlError } from '../errors.js';
 import { parseStatements } from '../parser/index.js';
 import { analyzeExpr, at, coerceForColumn, locationOf, coerceToBool, figureColname, settleUnknown, type ExprContext } from './analyze-expr.js';
-import { qualifiedName, sequenceLookup, type PlanContext } from './context.js';
+import { qualifiedName, exprLookups, type PlanContext } from './context.js';
 import type { Expr } from './expr.js';
 import { planForeignKeys, type ForeignKeyPlan } from './foreign-keys.js';
 import { chooseAccess } from './index-selection.js';
@@ -72,7 +72,7 @@ function exprContext(ctx: PlanContext, scope: Scope): ExprContext {
     params: ctx.params,
     session: ctx.session,
     position: ctx.position,
-    sequenceNamed: sequenceLookup(ctx),
+    ...exprLookups(ctx),
     grouping: null,
     noAggregates: 'this statement',
     subqueries: subqueryPlanner(ctx),
@@ -114,7 +114,7 @@ export function planInsert(stmt: InsertNode, ctx: PlanContext): InsertPlan {
       items.forEach((item, i) => {
         const slot = targetSlots[i] ?? 0;
         if ('SetToDefault' in item) return;
-        row[slot] = assign(analyzeExpr(item, empty), table, slot, empty, locationOf(item));
+        row[slot] = assign(analyzeExpr(item, empty), table, slot, empty, locationOf(item), ctx.catalog);
       });
       return row;
     });
@@ -126,12 +126,12 @@ export function planInsert(stmt: InsertNode, ctx: PlanContext): InsertPlan {
     const row: Expr[] = [...defaults];
     query.columns.forEach((col, i) => {
       const slot = targetSlots[i] ?? 0;
-      row[slot] = assign({ kind: 'column', type: col.type, slot: i }, table, slot, empty, undefined);
+      row[slot] = assign({ kind: 'column', type: col.type, slot: i }, table, slot, empty, undefined, ctx.catalog);
     });
     source = { kind: 'project', input: query.root, exprs: row };
   }
 
-  const scope = new Scope(tableColumns(table, rv.alias?.aliasname ?? table.name));
+  const scope = new Scope(tableColumns(ctx.catalog, table, rv.alias?.aliasname ?? table.name));
   return {
     kind: 'insert',
     table,
@@ -165,8 +165,8 @@ function planOnConflict(oc: NonNullable<InsertNode['onConflictClause']>, table: 
     });
   }
   if (oc.action !== 'ONCONFLICT_UPDATE') return { action: 'nothing', arbiters };
-  const existing = tableColumns(table, table.name);
-  const excluded = tableColumns(table, 'excluded').map((c) => ({ ...c, slot: c.slot + existing.length }));
+  const existing = tableColumns(ctx.catalog, table, table.name);
+  const excluded = tableColumns(ctx.catalog, table, 'excluded').map((c) => ({ ...c, slot: c.slot + existing.length }));
   const ectx = exprContext(ctx, new Scope([...existing, ...excluded]));
   const sets = planSets(oc.targetList ?? [], table, ectx, ctx);
   const where = oc.whereClause ? coerceToBool(analyzeExpr(oc.whereClause, ectx), ectx, undefined, 'WHERE') : null;
@@ -177,7 +177,7 @@ export function planUpdate(stmt: UpdateNode, ctx: PlanContext): UpdatePlan {
   if (stmt.withClause || stmt.fromClause?.length) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'UPDATE … FROM and WITH are not supported yet');
   const rv = stmt.relation ?? {};
   const table = resolveTable(ctx.catalog, ctx.names, qualifiedName(rv), ctx.position(rv.location));
-  const scope = new Scope(tableColumns(table, rv.alias?.aliasname ?? table.name));
+  const scope = new Scope(tableColumns(ctx.catalog, table, rv.alias?.aliasname ?? table.name));
   const ectx = exprContext(ctx, scope);
   return {
     kind: 'update',
@@ -194,7 +194,7 @@ export function planDelete(stmt: DeleteNode, ctx: PlanContext): DeletePlan {
   if (stmt.withClause || stmt.usingClause?.length) throw new SqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'DELETE … USING and WITH are not supported yet');
   const rv = stmt.relation ?? {};
   const table = resolveTable(ctx.catalog, ctx.names, qualifiedName(rv), ctx.position(rv.location));
-  const scope = new Scope(tableColumns(table, rv.alias?.aliasname ?? table.name));
+  const scope = new Scope(tableColumns(ctx.catalog, table, rv.alias?.aliasname ?? table.name));
   return {
     kind: 'delete',
     table,
@@ -221,7 +221,7 @@ function planSets(targets: readonly Node[], table: TableDescriptor, ectx: ExprCo
     if (seen.has(slot)) throw new SqlError(SQLSTATE.DUPLICATE_COLUMN, `multiple assignments to same column "${rt.name ?? ''}"`);
     seen.add(slot);
     const val = rt.val;
-    const expr = !val || 'SetToDefault' in val ? defaultFor(table, slot, ctx) : assign(analyzeExpr(val, ectx), table, slot, ectx, locationOf(val));
+    const expr = !val || 'SetToDefault' in val ? defaultFor(table, slot, ctx) : assign(analyzeExpr(val, ectx), table, slot, ectx, locationOf(val), ctx.catalog);
     return { slot, expr };
   });
 }
@@ -249,17 +249,17 @@ function planReturning(list: readonly Node[] | undefined, scope: Scope, ctx: Pla
 }
 
 /** A value for a column, coerced as an assignment (PG: the column's type and typmod). */
-function assign(e: Expr, table: TableDescriptor, slot: number, ectx: ExprContext, location: number | undefined): Expr {
+function assign(e: Expr, table: TableDescriptor, slot: number, ectx: ExprContext, location: number | undefined, types: TypeSource): Expr {
   const column = table.columns[slot];
   if (!column) throw new SqlError(SQLSTATE.INTERNAL_ERROR, 'column slot out of range');
-  return coerceForColumn(e, columnType(column.typeOid, column.typmod), column.name, ectx, location);
+  return coerceForColumn(e, columnType(types, column), column.name, ectx, location);
 }
 
 /** The column's DEFAULT expression, or NULL. */
 export function defaultFor(table: TableDescriptor, slot: number, ctx: PlanContext): Expr {
   const column = table.columns[slot];
   if (!column) throw new SqlError(SQLSTATE.INTERNAL_ERROR, 'column slot out of range');
-  const type = columnType(column.typeOid, column.typmod);
+  const type = columnType(ctx.catalog, column);
   if (column.defaultExpr === null) return { kind: 'const', type, value: null };
   const ectx: ExprContext = { ...exprContext(ctx, Scope.empty()), position: () => undefined, noAggregates: 'DEFAULT expressions' };
   return coerceForColumn(analyzeExpr(storedExpr(column.defaultExpr), ectx), type, column.name, ectx, undefined);
@@ -267,7 +267,7 @@ export function defaultFor(table: TableDescriptor, slot: number, ctx: PlanContex
 
 export function checksOf(table: TableDescriptor, ctx: PlanContext) {
   if (table.checks.length === 0) return [];
-  const ectx: ExprContext = { ...exprContext(ctx, new Scope(tableColumns(table, table.name))), position: () => undefined, noAggregates: 'check constraints' };
+  const ectx: ExprContext = { ...exprContext(ctx, new Scope(tableColumns(ctx.catalog, table, table.name))), position: () => undefined, noAggregates: 'check constraints' };
   return table.checks.map((c) => ({ name: c.name, predicate: coerceToBool(analyzeExpr(storedExpr(c.expr), ectx), ectx, undefined, 'CHECK') }));
 }
 

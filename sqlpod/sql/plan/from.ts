@@ -4,10 +4,10 @@
 // can (to a table's scan, where they pick its index), and inner-joined items
 // are joined in the order ./join.ts picks.
 import type { Node } from '@pgsql/types';
-import { findRelation, resolveTable } from '../catalog/catalog.js';
+import { columnType, findRelation, resolveTable, type TypeSource } from '../catalog/catalog.js';
 import type { TableDescriptor, ViewDescriptor } from '../catalog/descriptors.js';
 import { SQLSTATE, SqlError } from '../errors.js';
-import { T, typeByOid, type SqlType } from '../types/index.js';
+import { T } from '../types/index.js';
 import { applyOperator, at, coerce, coerceToBool, commonType, analyzeExpr, type ExprContext } from './analyze-expr.js';
 import { qualifiedName, stringsOf, type PlanContext } from './context.js';
 import type { CteDefinition } from './cte.js';
@@ -194,7 +194,7 @@ class Binder {
     this.claim(name, rv.location);
     const offset = this.take(table.columns.length);
     this.tables.push({ alias: name, table, offset });
-    const renamed = renameColumns(tableColumns(table, name), stringsOf(rv.alias?.colnames), name);
+    const renamed = renameColumns(tableColumns(this.ctx.catalog, table, name), stringsOf(rv.alias?.colnames), name);
     return { item: { kind: 'table', table, offset, slots: range(offset, table.columns.length) }, columns: renamed.map((c) => ({ ...c, slot: c.slot + offset })) };
   }
 
@@ -580,11 +580,11 @@ export function fullScan(table: TableDescriptor): PlanNode {
   return { kind: 'scan', table, access: { index: table.primaryKey, constraints: [], point: false } };
 }
 
-export function tableColumns(table: TableDescriptor, alias: string): ScopeColumn[] {
+export function tableColumns(types: TypeSource, table: TableDescriptor, alias: string): ScopeColumn[] {
   return table.columns.map((c, slot) => ({
     table: alias,
     name: c.name,
-    type: columnType(c.typeOid, c.typmod),
+    type: columnType(types, c),
     slot,
     tableOid: table.id,
     columnNumber: slot + 1,
@@ -592,8 +592,3 @@ export function tableColumns(table: TableDescriptor, alias: string): ScopeColumn
   }));
 }
 
-export function columnType(oid: number, typmod: number): SqlType {
-  const base = typeByOid(oid);
-  if (!base) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `catalog names unknown type oid ${oid}`);
-  return typmod >= 0 ? { ...base, typmod } : base;
-}

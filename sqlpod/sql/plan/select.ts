@@ -17,15 +17,17 @@ import {
   settleUnknown,
   type ExprContext,
 } from './analyze-expr.js';
-import { sequenceLookup, stringsOf, type PlanContext } from './context.js';
+import { exprLookups, stringsOf, type PlanContext } from './context.js';
 import { planCteReference, planWith } from './cte.js';
 import { groupingSets } from './grouping-sets.js';
 import { planView } from './view.js';
 import { Windows } from './window.js';
 
-export { columnType, fullScan, tableColumns } from './from.js';
+export { fullScan, tableColumns } from './from.js';
+export { columnType } from '../catalog/catalog.js';
 import type { Expr } from './expr.js';
-import { columnType, planFrom } from './from.js';
+import { planFrom } from './from.js';
+import { columnType, type TypeSource } from '../catalog/catalog.js';
 import { lockedTables, lockingName, lockingNotAllowed, type LockedTable } from './locking.js';
 import type { OutputColumn, PlanNode, QueryPlan, RowLockTarget, SortKey } from './plan.js';
 import { Scope, type ScopeColumn } from './scope.js';
@@ -74,7 +76,7 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
     params: ctx.params,
     session: ctx.session,
     position: ctx.position,
-    sequenceNamed: sequenceLookup(ctx),
+    ...exprLookups(ctx),
     grouping,
     ...(clause === undefined ? {} : { noAggregates: clause }),
     subqueries: subqueryPlanner(ctx),
@@ -162,7 +164,7 @@ export function planSelect(select: SelectNode, ctx: PlanContext, outer: Scope | 
   const width = outputs.length;
   const locked = locking ? checkedLocking(select, distinct, aggregated, !windows.empty, lockedTables(select, from.tables, from.others)) : [];
   // The locked tables' primary keys ride along after the sort keys, for the LockRows node above the sort.
-  const lock = lockKeys(locked, width + sort.extra.length);
+  const lock = lockKeys(ctx.catalog, locked, width + sort.extra.length);
   node = { kind: 'project', input: node, exprs: [...outputs.map((o) => o.expr), ...sort.extra, ...lock.exprs] };
   if (distinct) node = { kind: 'distinct', input: node, types: outputs.map((o) => o.expr.type), width };
   return finishWith(node, outputs.map((o) => o.column), sort.keys, width, select, ctx, lock.targets);
@@ -179,14 +181,14 @@ function checkedLocking(select: SelectNode, distinct: boolean, aggregated: boole
 }
 
 /** Columns holding each locked table's primary key, placed from `first` on in the projected row. */
-function lockKeys(locked: readonly LockedTable[], first: number): { exprs: Expr[]; targets: RowLockTarget[] } {
+function lockKeys(types: TypeSource, locked: readonly LockedTable[], first: number): { exprs: Expr[]; targets: RowLockTarget[] } {
   const exprs: Expr[] = [];
   const targets = locked.map(({ table, offset, wait }): RowLockTarget => {
     const keySlots = table.primaryKey.columnIds.map((id) => {
       const at = table.columns.findIndex((c) => c.id === id);
       const column = table.columns[at];
       if (!column) throw new SqlError(SQLSTATE.INTERNAL_ERROR, `table ${table.name} has no column id ${id}`);
-      exprs.push({ kind: 'column', type: columnType(column.typeOid, column.typmod), slot: offset + at });
+      exprs.push({ kind: 'column', type: columnType(types, column), slot: offset + at });
       return first + exprs.length - 1;
     });
     return { table, keySlots, wait };
@@ -195,7 +197,7 @@ function lockKeys(locked: readonly LockedTable[], first: number): { exprs: Expr[
 }
 
 function planValues(lists: readonly Node[], ctx: PlanContext, outer: Scope | null): { node: PlanNode; columns: OutputColumn[] } {
-  const exprCtx: ExprContext = { scope: outer ?? Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, sequenceNamed: sequenceLookup(ctx), grouping: null, subqueries: subqueryPlanner(ctx) };
+  const exprCtx: ExprContext = { scope: outer ?? Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, ...exprLookups(ctx), grouping: null, subqueries: subqueryPlanner(ctx) };
   const rows = lists.map((l) => ('List' in l ? (l.List.items ?? []) : []).map((n) => analyzeExpr(n, exprCtx)));
   const width = rows[0]?.length ?? 0;
   if (rows.some((r) => r.length !== width)) throw new SqlError(SQLSTATE.SYNTAX_ERROR, 'VALUES lists must all be the same length');
@@ -213,7 +215,7 @@ function planSetOperation(select: SelectNode, ctx: PlanContext, outer: Scope | n
   if (left.columns.length !== right.columns.length) {
     throw new SqlError(SQLSTATE.SYNTAX_ERROR, `each ${setOpName(select.op)} query must have the same number of columns`);
   }
-  const exprCtx: ExprContext = { scope: Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, sequenceNamed: sequenceLookup(ctx), grouping: null };
+  const exprCtx: ExprContext = { scope: Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, ...exprLookups(ctx), grouping: null };
   const types = left.columns.map((c, i) => {
     const r = right.columns[i] ?? c;
     return commonType([typed(c.type), typed(r.type)], setOpName(select.op), exprCtx, undefined);
@@ -242,7 +244,7 @@ function finishQuery(q: { node: PlanNode; columns: OutputColumn[] }, select: Sel
     q.columns.map((c, i) => ({ table: null, name: c.name, type: c.type, slot: i, tableOid: 0, columnNumber: 0, hidden: false })),
     outer,
   );
-  const exprCtx: ExprContext = { scope, params: ctx.params, session: ctx.session, position: ctx.position, sequenceNamed: sequenceLookup(ctx), grouping: null };
+  const exprCtx: ExprContext = { scope, params: ctx.params, session: ctx.session, position: ctx.position, ...exprLookups(ctx), grouping: null };
   const sort = sortKeys(select.sortClause ?? [], outputs, (n) => analyzeExpr(n, exprCtx), false, ctx);
   const width = q.columns.length;
   const node: PlanNode = sort.extra.length ? { kind: 'project', input: q.node, exprs: [...outputs.map((o) => o.expr), ...sort.extra] } : q.node;
@@ -346,7 +348,7 @@ function sameExpr(a: Expr, b: Expr): boolean {
 function limitExpr(n: Node | undefined, clause: 'LIMIT' | 'OFFSET', ctx: PlanContext): Expr | null {
   if (!n) return null;
   if ('A_Const' in n && n.A_Const.isnull) return null;
-  const exprCtx: ExprContext = { scope: Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, sequenceNamed: sequenceLookup(ctx), grouping: null, noAggregates: clause };
+  const exprCtx: ExprContext = { scope: Scope.empty(), params: ctx.params, session: ctx.session, position: ctx.position, ...exprLookups(ctx), grouping: null, noAggregates: clause };
   return coerce(analyzeExpr(n, exprCtx), T.int8, 'implicit', exprCtx, undefined);
 }
 

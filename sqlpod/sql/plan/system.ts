@@ -9,6 +9,8 @@ import { encodingName } from '../catalog/system/databases.js';
 import { checkDefinition, envelopeText, foreignKeyDefinition, indexDefinition, primaryKeyDefinition, quoteIdent } from '../catalog/system/deparse.js';
 import { schemaName, searchSchemaIds } from '../catalog/system/namespaces.js';
 import { rowValues, systemTable, systemTableByOid, SYSTEM_TABLES } from '../catalog/system/registry.js';
+import { formatTypeIn, typeIsVisible } from '../catalog/system/types.js';
+import { userTypes } from '../catalog/catalog.js';
 import { checkOfOid, foreignKeyOfOid, indexOfOid, indexOid, roleNameByOid, roleOid, type SystemView } from '../catalog/system/view.js';
 import { SQLSTATE, SqlError } from '../errors.js';
 import { SqlArray, T, formatType, parseText, resolveOperator, typeByOid, typeFromName, withTypmod, type Datum, type SqlType } from '../types/index.js';
@@ -157,7 +159,7 @@ export function systemCast(typeName: TypeNameNode | undefined, analyzeArg: () =>
       case 'regclass':
         return relationOid(view, text);
       case 'regtype':
-        return typeFromName(splitName(text), []).oid;
+        return typeFromName(splitName(text), [], userTypes(view.catalog, view)).oid;
       case 'regnamespace': {
         const [name = ''] = splitName(text);
         if (name === 'pg_catalog' || name === 'information_schema') return name === 'pg_catalog' ? 11 : 13;
@@ -177,8 +179,8 @@ export function systemCast(typeName: TypeNameNode | undefined, analyzeArg: () =>
       case 'regclass':
         return relationName(view, oid) ?? String(oid);
       case 'regtype': {
-        const t = typeByOid(oid);
-        return t ? formatType(t) : String(oid);
+        const t = view.catalog.sqlType(oid);
+        return t ? formatTypeIn(view, t) : String(oid);
       }
       case 'regnamespace':
         return schemaName(view, oid) ?? String(oid);
@@ -257,8 +259,14 @@ export function systemFunction(name: string, args: readonly Expr[], ctx: ExprCon
       // Shoal has no privileges to check: every role of a tenant may do everything.
       return call(T.bool, args, () => true);
     case 'pg_type_is_visible':
-      // Every type Shoal has is a pg_catalog type, always on the search path.
-      return n === 1 ? call(T.bool, args, ([o]) => typeByOid(num(o ?? null) ?? 0) !== undefined) : undefined;
+      // Built-in types are pg_catalog's, always on the search path; an enum is when the path finds it first.
+      return n === 1
+        ? call(T.bool, args, ([o]) => {
+            const oid = num(o ?? null) ?? 0;
+            const t = view ? view.catalog.sqlType(oid) : typeByOid(oid);
+            return t !== undefined && (!view || typeIsVisible(view, t));
+          })
+        : undefined;
     case 'pg_statistics_obj_is_visible':
     case 'pg_collation_is_visible':
       // Extended statistics do not exist, and collations are all pg_catalog's.
@@ -302,14 +310,14 @@ export function systemFunction(name: string, args: readonly Expr[], ctx: ExprCon
         ([o, typmod]) => {
           const oid = num(o ?? null);
           if (oid === null) return null;
-          const t = typeByOid(oid);
-          return t ? formatType(withTypmod(t, num(typmod ?? null) ?? -1)) : '???';
+          const t = view.catalog.sqlType(oid);
+          return t ? formatTypeIn(view, withTypmod(t, num(typmod ?? null) ?? -1)) : '???';
         },
         false,
       );
     case 'pg_get_expr':
       if (n !== 2 && n !== 3) return undefined;
-      return call(T.text, args, ([expr, _rel, pretty]) => envelopeText(text(expr), pretty === true, (oid, typmod) => { const t = typeByOid(oid); return t && withTypmod(t, typmod); }));
+      return call(T.text, args, ([expr, _rel, pretty]) => envelopeText(text(expr), pretty === true, (oid, typmod) => { const t = view.catalog.sqlType(oid); return t && withTypmod(t, typmod); }));
     case 'pg_get_indexdef':
       if (n !== 1 && n !== 3) return undefined;
       return call(T.text, args, ([o, column, pretty]) => {

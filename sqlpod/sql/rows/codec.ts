@@ -8,7 +8,7 @@ import { PRIMARY_INDEX_ID, type IndexDescriptor, type TableDescriptor } from '..
 import type { Keyspace } from '../catalog/keyspace.js';
 import { SQLSTATE, SqlError } from '../errors.js';
 import type { Row } from '../plan/expr.js';
-import { columnType } from '../plan/select.js';
+import { columnType, type TypeSource } from '../catalog/catalog.js';
 import { KeyReader, KeyWriter, decodeKey, decodeValue, encodeKey, encodeValue, type Datum, type SqlType } from '../types/index.js';
 
 /**
@@ -40,9 +40,10 @@ export class RowCodec {
 
   constructor(
     private readonly ks: Keyspace,
+    types: TypeSource,
     readonly table: TableDescriptor,
   ) {
-    this.types = table.columns.map((c) => columnType(c.typeOid, c.typmod));
+    this.types = table.columns.map((c) => columnType(types, c));
     table.columns.forEach((c, i) => this.slotOf.set(c.id, i));
     this.pkSlots = table.primaryKey.columnIds.map((id) => this.slot(id));
     this.pkDescending = table.primaryKey.descending;

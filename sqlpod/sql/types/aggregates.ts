@@ -151,6 +151,13 @@ function withNullsAndDistinct(def: AggDef, args: readonly SqlType[], distinct: b
 }
 
 /** array_agg(x): the inputs in the order they arrive, NULLs kept; NULL for no input. */
+/** min and max of an enum type (PostgreSQL's anyenum aggregates): by label order. */
+function enumExtreme(name: 'min' | 'max', t: SqlType, distinct: boolean): ResolvedAggregate {
+  const sign = name === 'min' ? -1 : 1;
+  const def: AggDef = { args: [t], result: t, strict: true, make: () => fold((acc, x) => (acc === null || compare(t, x, acc) * sign > 0 ? x : acc)) };
+  return { name, result: t, args: [t], create: () => withNullsAndDistinct(def, [t], distinct) };
+}
+
 function arrayAgg(arg: SqlType, distinct: boolean): ResolvedAggregate {
   const element = arg.oid === T.unknown.oid ? T.text : arg;
   if (element.element) throw sqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, 'array_agg over arrays (multidimensional arrays) is not supported');
@@ -177,6 +184,8 @@ export function isAggregateName(name: string): boolean {
 export function resolveAggregate(name: string, args: readonly SqlType[], distinct: boolean): ResolvedAggregate {
   const lower = name.toLowerCase();
   if (lower === 'array_agg' && args.length === 1) return arrayAgg(args[0] ?? T.text, distinct);
+  const [only] = args;
+  if ((lower === 'min' || lower === 'max') && args.length === 1 && only?.enumLabels) return enumExtreme(lower, only, distinct);
   const chosen = selectCandidate(AGGS.get(lower) ?? [], args);
   const signature = `${lower}(${args.length === 0 && lower === 'count' ? '*' : args.map((a) => a.name).join(', ')})`;
   if (chosen === 'none') {

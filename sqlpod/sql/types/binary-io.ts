@@ -8,6 +8,7 @@ import type { Jsonb} from './jsonb.js';
 import { parseJsonb } from './jsonb.js';
 import { Numeric, fromVar, toVar } from './numeric.js';
 import { applyTypmod, formatText, formatUuidHex, truncateName } from './text-io.js';
+import { parseEnum } from './enums.js';
 
 function badBinary(what: string): Error {
   return sqlError(SQLSTATE.INVALID_BINARY_REPRESENTATION, what);
@@ -84,6 +85,7 @@ function int64(v: bigint): Buffer {
 export function parseBinary(t: SqlType, buf: Buffer): Datum {
   const element = t.element;
   if (element) return arrayRecv(t, buf, (b) => parseBinary(element, b));
+  if (t.enumLabels) return parseEnum(t, decodeUtf8(buf));
   switch (t.oid) {
     case T.bool.oid:
       needLength(buf, 1);
@@ -154,6 +156,7 @@ export function formatBinary(t: SqlType, d: Datum): Buffer {
   if (d === null) throw new TypeError('formatBinary: SQL NULL has no binary form');
   const element = t.element;
   if (element) return arraySend(t, d, (e) => formatBinary(element, e));
+  if (t.enumLabels) return Buffer.from(d as string, 'utf8');
   switch (t.oid) {
     case T.bool.oid:
       return Buffer.from([d === true ? 1 : 0]);

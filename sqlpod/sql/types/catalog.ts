@@ -5,9 +5,10 @@ import { SqlError, SQLSTATE, type SqlState } from '../errors.js';
 import type { Numeric } from './numeric.js';
 import type { Interval } from './interval.js';
 import type { Jsonb } from './jsonb.js';
+import type { EnumLabels } from './enums.js';
 
 /** pg_type.typcategory letters. */
-export type TypeCategory = 'A' | 'B' | 'D' | 'N' | 'P' | 'S' | 'T' | 'U' | 'X';
+export type TypeCategory = 'A' | 'B' | 'D' | 'E' | 'N' | 'P' | 'S' | 'T' | 'U' | 'X';
 
 export interface SqlType {
   readonly oid: number;
@@ -23,6 +24,8 @@ export interface SqlType {
   readonly preferred: boolean;
   /** For an array type (category 'A'), its element type; arrays are one-dimensional with lower bound 1. */
   readonly element?: SqlType;
+  /** For an enum type (category 'E'), its labels; a value is its label. */
+  readonly enumLabels?: EnumLabels;
 }
 
 /** A one-dimensional array value; NULL elements are null. */
@@ -245,8 +248,15 @@ export function isSerialName(names: readonly string[]): 'int2' | 'int4' | 'int8'
   }
 }
 
+/**
+ * A user-defined type (an enum) by name: in `schema`, or the first found in
+ * the search path when undefined. Throws 3F000 for a schema that does not
+ * exist.
+ */
+export type UserTypeLookup = (schema: string | undefined, name: string) => SqlType | undefined;
+
 /** Resolves a parse tree TypeName (names and integer typmods) to a type, with PostgreSQL's errors. */
-export function typeFromName(names: readonly string[], typmods: readonly number[]): SqlType {
+export function typeFromName(names: readonly string[], typmods: readonly number[], userTypes?: UserTypeLookup): SqlType {
   const written = names.join('.');
   if (names.length === 0 || names.length > 3) {
     throw sqlError(SQLSTATE.SYNTAX_ERROR, `improper qualified name (too many dotted names): ${written}`);
@@ -255,12 +265,19 @@ export function typeFromName(names: readonly string[], typmods: readonly number[
     throw sqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `cross-database references are not implemented: ${written}`);
   }
   const typname = names[names.length - 1] ?? '';
+  const user = (schema: string | undefined): SqlType | undefined => {
+    const t = userTypes?.(schema, typname);
+    if (t && typmods.length > 0) throw sqlError(SQLSTATE.SYNTAX_ERROR, `type modifier is not allowed for type "${written}"`);
+    return t;
+  };
   if (names.length === 2) {
     const schema = names[0] ?? '';
-    if (schema !== 'pg_catalog' && schema !== 'public' && schema !== 'information_schema') {
-      throw sqlError(SQLSTATE.INVALID_SCHEMA_NAME, `schema "${schema}" does not exist`);
+    if (schema !== 'pg_catalog') {
+      const found = user(schema);
+      if (found) return found;
+      if (!userTypes && schema !== 'public' && schema !== 'information_schema') throw sqlError(SQLSTATE.INVALID_SCHEMA_NAME, `schema "${schema}" does not exist`);
+      throw sqlError(SQLSTATE.UNDEFINED_OBJECT, `type "${written}" does not exist`);
     }
-    if (schema !== 'pg_catalog') throw sqlError(SQLSTATE.UNDEFINED_OBJECT, `type "${written}" does not exist`);
   }
   if ((typname === 'float' || typname === 'float4' || typname === 'float8') && names.length === 1 && typmods.length === 1) {
     // float(p) as the user typed it; the grammar has already done this for parsed SQL.
@@ -269,7 +286,8 @@ export function typeFromName(names: readonly string[], typmods: readonly number[
     if (p > 53) throw sqlError(SQLSTATE.INVALID_PARAMETER_VALUE, 'precision for type float must be less than 54 bits');
     return p <= 24 ? T.float4 : T.float8;
   }
-  const base = BY_NAME.get(typname);
+  const base = BY_NAME.get(typname) ?? (names.length === 1 ? user(undefined) : undefined);
+  if (base?.enumLabels) return base;
   if (base === undefined) {
     if (UNSUPPORTED.has(typname)) throw sqlError(SQLSTATE.FEATURE_NOT_SUPPORTED, `type "${written}" is not supported`);
     throw sqlError(SQLSTATE.UNDEFINED_OBJECT, `type "${written}" does not exist`);

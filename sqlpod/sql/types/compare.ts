@@ -8,6 +8,7 @@ import type { Jsonb} from './jsonb.js';
 import { compareJsonb, compareText } from './jsonb.js';
 import type { Numeric} from './numeric.js';
 import { compareNumeric } from './numeric.js';
+import { compareEnum } from './enums.js';
 
 /** Floats: NaN equals NaN and sorts above every number; -0 equals 0. */
 export function compareFloat(a: number, b: number): number {
@@ -29,6 +30,7 @@ function cmp<V extends number | bigint | string>(a: V, b: V): number {
 export function compare(t: SqlType, a: Datum, b: Datum): number {
   const element = t.element;
   if (element) return compareArrays(a, b, (x, y) => compare(element, x, y));
+  if (t.enumLabels) return compareEnum(t, a as string, b as string);
   switch (t.oid) {
     case T.bool.oid:
       return Number(a) - Number(b);

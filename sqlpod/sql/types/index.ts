@@ -29,6 +29,7 @@ export {
   sameType,
   typeByOid,
   typeFromName,
+  type UserTypeLookup,
   withTypmod,
   type Datum,
   type SqlType,
@@ -36,6 +37,7 @@ export {
   type TypeContext,
 } from './catalog.js';
 export { Numeric } from './numeric.js';
+export { EnumLabels, enumType, sortOrderForNewLabel, type EnumLabel } from './enums.js';
 export { Interval } from './interval.js';
 export { timestampNow } from './datetime.js';
 export { Jsonb, type JsonObject, type JsonValue } from './jsonb.js';

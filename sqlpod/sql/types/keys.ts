@@ -15,6 +15,7 @@ import { bpcharTrim } from './compare.js';
 import { Interval, USECS_PER_DAY, intervalSpan } from './interval.js';
 import { Jsonb, isJsonArray, isJsonObject, type JsonValue } from './jsonb.js';
 import { Numeric, pow10 } from './numeric.js';
+import { enumLabelAt, enumSortOrder } from './enums.js';
 
 /** Appends bytes to a growable buffer. */
 export class KeyWriter {
@@ -355,6 +356,10 @@ function writeValue(t: SqlType, d: Datum, w: KeyWriter): void {
     w.byte(ARRAY_END);
     return;
   }
+  if (t.enumLabels) {
+    w.uint64(floatBits(enumSortOrder(t, d as string)));
+    return;
+  }
   switch (t.oid) {
     case T.bool.oid:
       w.byte(d === true ? 1 : 0);
@@ -419,6 +424,7 @@ function readValue(t: SqlType, s: Source): Datum {
     for (let marker = s.byte(); marker !== ARRAY_END; marker = s.byte()) items.push(marker === ELEMENT_NULL ? null : readValue(element, s));
     return new SqlArray(items);
   }
+  if (t.enumLabels) return enumLabelAt(t, bitsFloat(s.read(8).readBigUInt64BE(0)));
   switch (t.oid) {
     case T.bool.oid:
       return s.byte() === 1;

@@ -45,6 +45,16 @@ interface OpDef {
 
 const OPS = new Map<string, OpDef[]>();
 
+/** What each comparison operator makes of compare()'s sign. */
+const COMPARISONS: ReadonlyMap<string, (sign: number) => boolean> = new Map([
+  ['=', (c: number) => c === 0],
+  ['<>', (c: number) => c !== 0],
+  ['<', (c: number) => c < 0],
+  ['<=', (c: number) => c <= 0],
+  ['>', (c: number) => c > 0],
+  ['>=', (c: number) => c >= 0],
+]);
+
 function op(name: string, left: SqlType | null, right: SqlType, result: SqlType, fn: OperatorFn): void {
   const list = OPS.get(name) ?? [];
   list.push({ name, args: left === null ? [right] : [left, right], result, make: () => fn });
@@ -207,12 +217,18 @@ op('@', null, N, N, (_a, b) => absNumeric(b as Numeric));
 // --- comparisons for every other type ----------------------------------------------------
 
 function comparisons(lt: SqlType, rt: SqlType, cmp: (a: Datum, b: Datum) => number): void {
-  op('=', lt, rt, T.bool, (a, b) => cmp(a, b) === 0);
-  op('<>', lt, rt, T.bool, (a, b) => cmp(a, b) !== 0);
-  op('<', lt, rt, T.bool, (a, b) => cmp(a, b) < 0);
-  op('<=', lt, rt, T.bool, (a, b) => cmp(a, b) <= 0);
-  op('>', lt, rt, T.bool, (a, b) => cmp(a, b) > 0);
-  op('>=', lt, rt, T.bool, (a, b) => cmp(a, b) >= 0);
+  for (const [name, holds] of COMPARISONS) op(name, lt, rt, T.bool, (a, b) => holds(cmp(a, b)));
+}
+
+/**
+ * Comparisons of an enum type with itself (PostgreSQL's anyenum operators): an
+ * unknown literal on one side is read as a label of the other side's type.
+ */
+function enumComparison(name: string, left: SqlType, right: SqlType): ResolvedOperator | undefined {
+  const holds = COMPARISONS.get(name);
+  const type = left.enumLabels ? left : right.enumLabels ? right : undefined;
+  if (!holds || !type || ![left, right].every((t) => t.oid === type.oid || t.oid === T.unknown.oid)) return undefined;
+  return { result: T.bool, left: type, right: type, fn: (a, b) => holds(compare(type, a, b)) };
 }
 
 for (const t of [T.numeric, T.oid, T.bool, T.text, T.bpchar, T.name, T.bytea, T.date, T.timestamp, T.timestamptz, T.interval, T.uuid, T.jsonb]) {
@@ -359,6 +375,8 @@ function describe(name: string, left: SqlType | null, right: SqlType): string {
  */
 export function resolveOperator(opName: string, left: SqlType | null, right: SqlType): ResolvedOperator {
   const name = ALIASES[opName.toLowerCase()] ?? opName;
+  const enumOp = left === null ? undefined : enumComparison(name, left, right);
+  if (enumOp) return enumOp;
   const all = (OPS.get(name) ?? []).filter((d) => d.args.length === (left === null ? 1 : 2));
   const inputs = left === null ? [right] : [left, right];
   let chosen: OpDef | 'none' | 'ambiguous' = 'none';

@@ -8,6 +8,7 @@ import { formatDate, formatTimestamp, formatTimestamptz, parseDate, parseTimesta
 import { Interval, applyIntervalTypmod, formatInterval, parseInterval } from './interval.js';
 import { Jsonb, parseJsonb } from './jsonb.js';
 import { Numeric, applyNumericTypmod, trimPgSpace } from './numeric.js';
+import { parseEnum } from './enums.js';
 
 export const INT_RANGE = {
   int2: [-32768n, 32767n],
@@ -302,6 +303,7 @@ export function applyTypmod(t: SqlType, d: Datum, explicit: boolean): Datum {
 export function parseText(t: SqlType, text: string, ctx: TypeContext = DEFAULT_CONTEXT): Datum {
   const element = t.element;
   if (element) return new SqlArray(parseArrayItems(text).map((e) => (e === null ? null : parseText(element, e, ctx))));
+  if (t.enumLabels) return parseEnum(t, text);
   switch (t.oid) {
     case T.bool.oid:
       return parseBool(text);
@@ -351,6 +353,10 @@ export function formatText(t: SqlType, d: Datum, ctx: TypeContext = DEFAULT_CONT
   if (d === null) throw new TypeError('formatText: SQL NULL has no text form');
   const element = t.element;
   if (element) return formatArrayItems(arrayValue(d).items.map((e) => (e === null ? null : formatText(element, e, ctx))));
+  if (t.enumLabels) {
+    if (typeof d !== 'string') throw badDatum(t, d);
+    return d;
+  }
   switch (t.oid) {
     case T.bool.oid:
       if (typeof d !== 'boolean') throw badDatum(t, d);

@@ -9,6 +9,7 @@ import type { Jsonb} from './jsonb.js';
 import { parseJsonb } from './jsonb.js';
 import { Numeric } from './numeric.js';
 import type { KeyReader, KeyWriter } from './keys.js';
+import { enumLabelAt, enumSortOrder } from './enums.js';
 
 function writeUvarint(w: KeyWriter, v: bigint): void {
   let x = v;
@@ -62,6 +63,12 @@ export function encodeValue(t: SqlType, d: Datum, out: KeyWriter): void {
       out.byte(e === null ? 0 : 1);
       if (e !== null) encodeValue(element, e, out);
     }
+    return;
+  }
+  if (t.enumLabels) {
+    const b = Buffer.alloc(8);
+    b.writeDoubleBE(enumSortOrder(t, d as string));
+    out.write(b);
     return;
   }
   switch (t.oid) {
@@ -141,6 +148,7 @@ export function decodeValue(t: SqlType, reader: KeyReader): Datum {
     for (let k = 0; k < n; k++) items.push(reader.byte() === 0 ? null : decodeValue(element, reader));
     return new SqlArray(items);
   }
+  if (t.enumLabels) return enumLabelAt(t, reader.read(8).readDoubleBE(0));
   switch (t.oid) {
     case T.bool.oid:
       return reader.byte() === 1;

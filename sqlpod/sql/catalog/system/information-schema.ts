@@ -25,6 +25,11 @@ function schemaOf(view: SystemView, id: number): string {
   return s?.kind === 'schema' ? s.name : '';
 }
 
+function enumSchema(view: SystemView, typeOid: number): string | undefined {
+  const d = view.catalog.enumByOid(typeOid);
+  return d && schemaOf(view, d.schemaId);
+}
+
 export function tablesRows(view: SystemView): SystemRow[] {
   const rows: SystemRow[] = [];
   for (const r of relationsOf(view)) {
@@ -99,7 +104,7 @@ export function columnsRows(view: SystemView): SystemRow[] {
         : r.columns.map((c, i) => ({ c, num: i + 1, notNull: false, hidden: false, dflt: null }));
     for (const { c, num, notNull, hidden, dflt } of cols) {
       if (hidden) continue;
-      const t = columnType(c);
+      const t = columnType(view, c);
       rows.push({
         table_catalog: catalogName,
         table_schema: schema,
@@ -108,11 +113,11 @@ export function columnsRows(view: SystemView): SystemRow[] {
         ordinal_position: num,
         column_default: dflt === null ? null : deparseStored(dflt, t),
         is_nullable: notNull ? 'NO' : 'YES',
-        data_type: t.element ? 'ARRAY' : t.name,
+        data_type: t.element ? 'ARRAY' : t.enumLabels ? 'USER-DEFINED' : t.name,
         ...typeFacts(t),
         collation_name: null,
         udt_catalog: catalogName,
-        udt_schema: 'pg_catalog',
+        udt_schema: enumSchema(view, t.oid) ?? 'pg_catalog',
         udt_name: t.typname,
         dtd_identifier: String(num),
         is_self_referencing: 'NO',

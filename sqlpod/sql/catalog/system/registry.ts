@@ -36,7 +36,7 @@ import {
   PG_SEQUENCE_COLUMNS,
 } from './relations.js';
 import { pgAuthidRows, pgRolesRows, pgUserRows, PG_AUTHID_COLUMNS, PG_AUTH_MEMBERS_COLUMNS, PG_ROLES_COLUMNS, PG_USER_COLUMNS } from './roles.js';
-import { pgCollationRows, pgTypeRows, PG_COLLATION_COLUMNS, PG_TYPE_COLUMNS } from './types.js';
+import { pgCollationRows, pgEnumRows, pgTypeRows, PG_COLLATION_COLUMNS, PG_ENUM_COLUMNS, PG_TYPE_COLUMNS } from './types.js';
 import {
   pgIndexesRows,
   pgSequencesRows,
@@ -66,6 +66,7 @@ export const SYSTEM_TABLES: readonly SystemTable[] = [
   pg('pg_namespace', 2615, PG_NAMESPACE_COLUMNS, pgNamespaceRows),
   pg('pg_attribute', 1249, PG_ATTRIBUTE_COLUMNS, pgAttributeRows),
   pg('pg_type', 1247, PG_TYPE_COLUMNS, pgTypeRows),
+  pg('pg_enum', 3501, PG_ENUM_COLUMNS, pgEnumRows),
   pg('pg_index', 2610, PG_INDEX_COLUMNS, pgIndexRows),
   pg('pg_am', 2601, PG_AM_COLUMNS, pgAmRows),
   pg('pg_database', 1262, PG_DATABASE_COLUMNS, pgDatabaseRows),

@@ -1,7 +1,7 @@
 // pg_class, pg_index, pg_am, pg_attribute, pg_attrdef, pg_constraint,
 // pg_sequence, pg_depend: the tenant's tables, views, sequences and indexes
 // of the current database, as PostgreSQL's catalogs describe them.
-import { T, typeByOid, type SqlType } from '../../types/index.js';
+import { T, type SqlType } from '../../types/index.js';
 import { referencedIndex, type Catalog, type Relation } from '../catalog.js';
 import type { ColumnDescriptor, IndexDescriptor, SequenceDescriptor, TableDescriptor } from '../descriptors.js';
 import { columns } from './columns.js';
@@ -118,7 +118,7 @@ export function pgIndexRows(view: SystemView): SystemRow[] {
         indisreplident: false,
         // int2vector and oidvector print as space-separated numbers.
         indkey: index.columnIds.map((id) => attnum(r, id)).join(' '),
-        indcollation: index.columnIds.map((id) => collationOf(columnType(r.columns.find((c) => c.id === id)))).join(' '),
+        indcollation: index.columnIds.map((id) => collationOf(columnType(view, r.columns.find((c) => c.id === id)))).join(' '),
         indclass: index.columnIds.map(() => '0').join(' '),
         // INDOPTION_DESC | INDOPTION_NULLS_FIRST: DESC sorts NULLs first by default.
         indoption: index.descending.map((d) => (d ? '3' : '0')).join(' '),
@@ -144,8 +144,8 @@ export const PG_ATTRIBUTE_COLUMNS = columns(`
   attislocal:bool attinhcount:int4 attcollation:oid attacl:array attoptions:array attfdwoptions:array
   attmissingval:array`);
 
-export function columnType(c: { typeOid: number; typmod: number } | undefined): SqlType {
-  const t = c ? typeByOid(c.typeOid) : undefined;
+export function columnType(view: SystemView, c: { typeOid: number; typmod: number } | undefined): SqlType {
+  const t = c ? view.catalog.sqlType(c.typeOid) : undefined;
   return t && c ? { ...t, typmod: c.typmod } : T.unknown;
 }
 
@@ -194,17 +194,17 @@ export function pgAttributeRows(view: SystemView): SystemRow[] {
       const key = new Set(r.primaryKey.columnIds);
       r.columns.forEach((c, i) => {
         if (c.hidden) return;
-        rows.push(attribute(r.id, i + 1, c.name, columnType(c), { attnotnull: c.notNull || key.has(c.id), atthasdef: hasVisibleDefault(c), atthasmissing: c.missingValue !== null }));
+        rows.push(attribute(r.id, i + 1, c.name, columnType(view, c), { attnotnull: c.notNull || key.has(c.id), atthasdef: hasVisibleDefault(c), atthasmissing: c.missingValue !== null }));
       });
       // An index has a column per key column, as in PostgreSQL (psql's \d <index> lists them).
       for (const index of visibleIndexes(r)) {
         index.columnIds.forEach((id, i) => {
           const c = r.columns.find((x) => x.id === id);
-          if (c) rows.push(attribute(indexOid(r.id, index.id), i + 1, c.name, columnType(c), {}));
+          if (c) rows.push(attribute(indexOid(r.id, index.id), i + 1, c.name, columnType(view, c), {}));
         });
       }
     } else if (r.kind === 'view') {
-      r.columns.forEach((c, i) => rows.push(attribute(r.id, i + 1, c.name, columnType(c), {})));
+      r.columns.forEach((c, i) => rows.push(attribute(r.id, i + 1, c.name, columnType(view, c), {})));
     } else {
       // What a sequence reads as, like PostgreSQL's: SELECT * FROM seq.
       rows.push(attribute(r.id, 1, 'last_value', T.int8, { attnotnull: true }));
@@ -224,7 +224,7 @@ export function pgAttrdefRows(view: SystemView): SystemRow[] {
     if (r.kind !== 'table') continue;
     r.columns.forEach((c, i) => {
       if (!hasVisibleDefault(c) || c.defaultExpr === null) return;
-      rows.push({ oid: attrdefOid(r.id, i + 1), adrelid: r.id, adnum: i + 1, adbin: exprEnvelope(c.defaultExpr, columnType(c)) });
+      rows.push({ oid: attrdefOid(r.id, i + 1), adrelid: r.id, adnum: i + 1, adbin: exprEnvelope(c.defaultExpr, columnType(view, c)) });
     });
   }
   return rows;

@@ -1,6 +1,9 @@
-// pg_type and pg_collation: the built-in types Shoal has (with their array types) and the three
-// collations every PostgreSQL database has.
-import { T, arrayOf, type SqlType } from '../../types/index.js';
+// pg_type, pg_enum and pg_collation: the built-in types Shoal has (with their array types), the
+// database's enum types and their labels, and the three collations every PostgreSQL database has.
+import { enumSqlType, findEnumType } from '../catalog.js';
+import { T, arrayOf, formatType, type SqlType } from '../../types/index.js';
+import { quoteIdent } from './deparse.js';
+import { schemaName } from './namespaces.js';
 import { columns } from './columns.js';
 import { collationOf } from './relations.js';
 import { OID, ownerOid, type SystemRow, type SystemView } from './view.js';
@@ -71,9 +74,32 @@ function typeRow(t: SqlType, owner: number): SystemRow {
 
 export function pgTypeRows(view: SystemView): SystemRow[] {
   const owner = ownerOid(view);
-  return Object.values(T).flatMap((t) => {
+  const builtin = Object.values(T).flatMap((t) => {
     const array = arrayOf(t);
     return array ? [typeRow(t, owner), typeRow(array, owner)] : [typeRow(t, owner)];
+  });
+  const enums = view.catalog.enumsOf(view.databaseId).map((d): SystemRow => ({
+    ...typeRow(enumSqlType(d), owner),
+    typnamespace: d.schemaId,
+    typtype: 'e',
+    typinput: 'enum_in',
+    typoutput: 'enum_out',
+    typreceive: 'enum_recv',
+    typsend: 'enum_send',
+    typcollation: 0,
+  }));
+  return [...builtin, ...enums];
+}
+
+export const PG_ENUM_COLUMNS = columns('oid:oid enumtypid:oid enumsortorder:float4 enumlabel:name');
+
+// A label's OID: its type's descriptor id and its place among the type's labels.
+const ENUM_LABEL_OID_BASE = 3_000_000_000;
+
+export function pgEnumRows(view: SystemView): SystemRow[] {
+  return view.catalog.enumsOf(view.databaseId).flatMap((d) => {
+    const typeOid = enumSqlType(d).oid;
+    return d.labels.map((l, i): SystemRow => ({ oid: ENUM_LABEL_OID_BASE + d.id * 1000 + i, enumtypid: typeOid, enumsortorder: l.sortOrder, enumlabel: l.label }));
   });
 }
 
@@ -89,4 +115,17 @@ export function pgCollationRows(view: SystemView): SystemRow[] {
     { ...base, oid: OID.cCollation, collname: 'C', collprovider: 'c', collencoding: -1, collcollate: 'C', collctype: 'C' },
     { ...base, oid: OID.posixCollation, collname: 'POSIX', collprovider: 'c', collencoding: -1, collcollate: 'POSIX', collctype: 'POSIX' },
   ];
+}
+
+/** Whether an unqualified name finds this type (pg_type_is_visible): built-ins always, an enum when the search path reaches it first. */
+export function typeIsVisible(view: SystemView, t: SqlType): boolean {
+  const d = view.catalog.enumByOid(t.oid);
+  return !d || findEnumType(view.catalog, view, undefined, d.name)?.id === d.id;
+}
+
+/** format_type as this session prints it: an enum the search path does not find is schema-qualified. */
+export function formatTypeIn(view: SystemView, t: SqlType): string {
+  const d = view.catalog.enumByOid(t.oid);
+  if (!d) return formatType(t);
+  return typeIsVisible(view, t) ? quoteIdent(d.name) : `${quoteIdent(schemaName(view, d.schemaId) ?? '')}.${quoteIdent(d.name)}`;
 }
