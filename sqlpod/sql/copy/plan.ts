@@ -3,7 +3,7 @@
 // whose rows come from the client instead of a plan node; for COPY TO the
 // query whose rows go out.
 import type { Node } from '@pgsql/types';
-import { resolveTable } from '../catalog/catalog.js';
+import { columnType, resolveTable } from '../catalog/catalog.js';
 import type { TableDescriptor } from '../catalog/descriptors.js';
 import { SQLSTATE, SqlError } from '../errors.js';
 import { qualifiedName, type PlanContext } from '../plan/context.js';
@@ -11,7 +11,7 @@ import { checksOf, defaultFor, type InsertPlan } from '../plan/dml.js';
 import type { Expr } from '../plan/expr.js';
 import { planForeignKeys } from '../plan/foreign-keys.js';
 import type { OutputColumn, PlanNode, Subquery } from '../plan/plan.js';
-import { columnType, fullScan, planSelect } from '../plan/select.js';
+import { fullScan, planSelect } from '../plan/select.js';
 import type { SqlType } from '../types/index.js';
 import { copyOptions, type CopyOptionValue, type CopyOptions } from './format.js';
 

@@ -2,7 +2,7 @@
 // column types, the rows an UPDATE or DELETE touches (same index selection as
 // SELECT), ON CONFLICT and RETURNING.
 import type { Node } from '@pgsql/types';
-import { resolveTable, type TypeSource } from '../catalog/catalog.js';
+import { columnType, resolveTable, type TypeSource } from '../catalog/catalog.js';
 import type { IndexDescriptor, TableDescriptor } from '../catalog/descriptors.js';
 import { SQLSTATE, SqlError } from '../errors.js';
 import { parseStatements } from '../parser/index.js';
@@ -13,7 +13,7 @@ import { planForeignKeys, type ForeignKeyPlan } from './foreign-keys.js';
 import { chooseAccess } from './index-selection.js';
 import type { OutputColumn, PlanNode } from './plan.js';
 import { Scope } from './scope.js';
-import { columnType, fullScan, planSelect, subqueryPlanner, tableColumns } from './select.js';
+import { fullScan, planSelect, subqueryPlanner, tableColumns } from './select.js';
 
 export interface Returning {
   readonly exprs: readonly Expr[];

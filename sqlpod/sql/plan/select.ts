@@ -24,7 +24,6 @@ import { planView } from './view.js';
 import { Windows } from './window.js';
 
 export { fullScan, tableColumns } from './from.js';
-export { columnType } from '../catalog/catalog.js';
 import type { Expr } from './expr.js';
 import { planFrom } from './from.js';
 import { columnType, type TypeSource } from '../catalog/catalog.js';
